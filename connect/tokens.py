@@ -1,0 +1,195 @@
+"""Connect JWTs: verify what Jira sends us (HS256), sign what we send Jira.
+
+Verification pins the algorithm before any key is touched (no `none`, no HS/RS confusion),
+requires `exp` and `iat`, allows ±30 s of clock skew (atlassian-connect-spring-boot's leeway;
+ACE's zero leeway is a known source of "reload the page" errors), and checks the qsh.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import jwt
+
+from connect.errors import AuthenticationError, TokenExpiredError
+from connect.qsh import CONTEXT_QSH, query_string_hash
+
+LEEWAY_SECONDS = 30
+OUTBOUND_LIFETIME_SECONDS = 180
+SYMMETRIC_ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True, slots=True)
+class UnverifiedToken:
+    """What can be read from a token before its signature is checked: only for key lookup."""
+
+    algorithm: str
+    issuer: str
+    key_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedClaims:
+    issuer: str
+    subject: str | None
+    qsh: str
+    issued_at: int
+    expires_at: int
+    raw: Mapping[str, Any]
+
+    @property
+    def is_context_token(self) -> bool:
+        return self.qsh == CONTEXT_QSH
+
+
+def read_unverified(token: str) -> UnverifiedToken:
+    """Header algorithm, `kid` and issuer of a token, without trusting any of them."""
+    try:
+        header = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise AuthenticationError("The JWT is malformed.") from exc
+    issuer = claims.get("iss")
+    if not isinstance(issuer, str) or not issuer:
+        raise AuthenticationError("The JWT has no issuer.")
+    algorithm = header.get("alg")
+    kid = header.get("kid")
+    return UnverifiedToken(
+        algorithm=algorithm if isinstance(algorithm, str) else "",
+        issuer=issuer,
+        key_id=kid if isinstance(kid, str) and kid else None,
+    )
+
+
+def decode_verified(
+    token: str,
+    key: Any,
+    *,
+    algorithm: str,
+    audience: str | None = None,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """Signature, `exp` and `iat` (both required, ±leeway) with one pinned algorithm."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm],
+            audience=audience,
+            leeway=LEEWAY_SECONDS,
+            options={
+                "require": ["exp", "iat", "iss"],
+                "verify_aud": audience is not None,
+                # We check time ourselves below so that `now` can be injected in tests.
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
+        )
+    except jwt.InvalidAudienceError as exc:
+        raise AuthenticationError("The JWT is meant for another app.") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise AuthenticationError(f"The JWT lacks the '{exc.claim}' claim.") from exc
+    except jwt.InvalidAlgorithmError as exc:
+        raise AuthenticationError("The JWT is signed with an algorithm we do not accept.") from exc
+    except jwt.PyJWTError as exc:
+        raise AuthenticationError("The JWT signature is invalid.") from exc
+    _check_times(claims, time.time() if now is None else now)
+    return claims
+
+
+def _check_times(claims: Mapping[str, Any], now: float) -> None:
+    exp, iat = claims.get("exp"), claims.get("iat")
+    if not _is_number(exp) or not _is_number(iat):
+        raise AuthenticationError("The JWT's exp and iat must be numbers.")
+    if now >= exp + LEEWAY_SECONDS:
+        raise TokenExpiredError("The JWT has expired; reload the page and try again.")
+    if iat > now + LEEWAY_SECONDS:
+        raise AuthenticationError("The JWT was issued in the future; check the clock.")
+    nbf = claims.get("nbf")
+    if _is_number(nbf) and nbf > now + LEEWAY_SECONDS:
+        raise AuthenticationError("The JWT is not valid yet.")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def verify_symmetric(
+    token: str,
+    shared_secret: str,
+    *,
+    expected_qsh: str | None,
+    accept_context_qsh: bool = False,
+    now: float | None = None,
+) -> VerifiedClaims:
+    """Verify a token Jira signed with the installation's shared secret.
+
+    `expected_qsh` is the hash of the request being served; `accept_context_qsh` lets a
+    context token (qsh `context-qsh`) through instead. A route that takes context tokens only
+    passes `expected_qsh=None` and `accept_context_qsh=True`.
+    """
+    claims = decode_verified(
+        token, shared_secret.encode("utf-8"), algorithm=SYMMETRIC_ALGORITHM, now=now
+    )
+    qsh = claims.get("qsh")
+    if not isinstance(qsh, str) or not qsh:
+        raise AuthenticationError("The JWT has no query string hash.")
+    if qsh == CONTEXT_QSH:
+        if not accept_context_qsh:
+            raise AuthenticationError("A context token is not accepted here.")
+    elif expected_qsh is None or not hmac.compare_digest(qsh, expected_qsh):
+        raise AuthenticationError("The JWT was issued for another request.")
+    return _verified(claims)
+
+
+def _verified(claims: Mapping[str, Any]) -> VerifiedClaims:
+    subject = claims.get("sub")
+    return VerifiedClaims(
+        issuer=str(claims["iss"]),
+        subject=subject if isinstance(subject, str) and subject else None,
+        qsh=str(claims.get("qsh", "")),
+        issued_at=int(claims["iat"]),
+        expires_at=int(claims["exp"]),
+        raw=dict(claims),
+    )
+
+
+def sign_symmetric(
+    claims: Mapping[str, Any],
+    shared_secret: str,
+    *,
+    lifetime_seconds: int = OUTBOUND_LIFETIME_SECONDS,
+    now: float | None = None,
+) -> str:
+    """An HS256 token with `iat`/`exp` filled in (3 minutes by default, like ACE)."""
+    issued = int(time.time() if now is None else now)
+    payload = {"iat": issued, "exp": issued + lifetime_seconds, **claims}
+    return jwt.encode(payload, shared_secret.encode("utf-8"), algorithm=SYMMETRIC_ALGORITHM)
+
+
+def sign_request(
+    method: str,
+    url: str,
+    *,
+    issuer: str,
+    shared_secret: str,
+    base_url: str | None = None,
+    extra_claims: Mapping[str, Any] | None = None,
+    lifetime_seconds: int = OUTBOUND_LIFETIME_SECONDS,
+    now: float | None = None,
+) -> str:
+    """A qsh-bound token for one request (`url` may be absolute; its query is hashed)."""
+    parts = urlsplit(url)
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "qsh": query_string_hash(method, parts.path, parts.query, base_url),
+    }
+    if extra_claims:
+        claims.update(extra_claims)
+    return sign_symmetric(claims, shared_secret, lifetime_seconds=lifetime_seconds, now=now)
