@@ -31,9 +31,7 @@ _NEGATIVE_CACHE_SECONDS = 60.0
 class InstallKeyStore:
     """Fetches and caches Atlassian's signed-install public keys by kid."""
 
-    def __init__(
-        self, keys_url: str, http: httpx.AsyncClient, *, max_keys: int = 256
-    ) -> None:
+    def __init__(self, keys_url: str, http: httpx.AsyncClient, *, max_keys: int = 256) -> None:
         self._keys_url = keys_url.rstrip("/")
         self._http = http
         self._max_keys = max_keys

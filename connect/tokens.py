@@ -104,20 +104,22 @@ def decode_verified(
 
 
 def _check_times(claims: Mapping[str, Any], now: float) -> None:
-    exp, iat = claims.get("exp"), claims.get("iat")
-    if not _is_number(exp) or not _is_number(iat):
+    exp, iat = _number(claims.get("exp")), _number(claims.get("iat"))
+    if exp is None or iat is None:
         raise AuthenticationError("The JWT's exp and iat must be numbers.")
     if now >= exp + LEEWAY_SECONDS:
         raise TokenExpiredError("The JWT has expired; reload the page and try again.")
     if iat > now + LEEWAY_SECONDS:
         raise AuthenticationError("The JWT was issued in the future; check the clock.")
-    nbf = claims.get("nbf")
-    if _is_number(nbf) and nbf > now + LEEWAY_SECONDS:
+    nbf = _number(claims.get("nbf"))
+    if nbf is not None and nbf > now + LEEWAY_SECONDS:
         raise AuthenticationError("The JWT is not valid yet.")
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
 
 
 def verify_symmetric(

@@ -1,0 +1,1 @@
+"""Worklog360: Jira worklogs to QuickBooks Online invoices."""

@@ -1,0 +1,30 @@
+"""FastAPI dependencies shared by every domain's routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import transaction
+from app.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    async with transaction(runtime.sessions) as session:
+        yield session
+
+
+# scope="function": the transaction commits before the response is sent, so a 2xx always
+# means the change is durable (Jira treats a 2xx to a webhook as delivered).
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

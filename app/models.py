@@ -1,0 +1,6 @@
+"""Every model, imported in one place so Alembic and the tests see the whole schema."""
+
+from app.db import Base
+from app.tenants.models import Tenant
+
+__all__ = ["Base", "Tenant"]

@@ -1,0 +1,1 @@
+"""The iframe pages Jira shows, rendered with Jinja2 from `templates/`."""

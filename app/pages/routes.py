@@ -1,0 +1,84 @@
+"""Iframe pages. Each is authenticated with the page JWT Jira appends to the URL (real qsh).
+
+The page itself holds no session: its scripts ask `AP.context.getToken()` for a fresh
+context token before each API call (Jira's iframes block third-party cookies).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from app.dependencies import RuntimeDep
+from app.settings import PROJECT_ROOT
+from app.tenants.auth import PageContext
+
+router = APIRouter(prefix="/pages", tags=["pages"], include_in_schema=False)
+templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    template: str
+    title: str
+
+
+PAGES = {
+    "worklogs": Page("worklogs.html", "Worklogs"),
+    "clients": Page("clients.html", "Manage → Clients"),
+    "budgets": Page("budgets.html", "Budgets"),
+    "invoices": Page("invoices.html", "Financials → Invoices"),
+    "settings/integrations": Page("settings_integrations.html", "Settings → Integrations"),
+    "issue-glance": Page("issue_glance.html", "Worklog360"),
+}
+
+
+def _render(request: Request, runtime: RuntimeDep, context: PageContext, name: str) -> HTMLResponse:
+    page = PAGES[name]
+    return templates.TemplateResponse(
+        request,
+        page.template,
+        {
+            "title": page.title,
+            "all_js_url": runtime.settings.connect_all_js_url,
+            "host_base_url": context.tenant.base_url,
+            "account_id": context.account_id,
+            "query": dict(request.query_params),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/worklogs", response_class=HTMLResponse)
+async def worklogs(request: Request, runtime: RuntimeDep, context: PageContext) -> HTMLResponse:
+    return _render(request, runtime, context, "worklogs")
+
+
+@router.get("/clients", response_class=HTMLResponse)
+async def clients(request: Request, runtime: RuntimeDep, context: PageContext) -> HTMLResponse:
+    return _render(request, runtime, context, "clients")
+
+
+@router.get("/budgets", response_class=HTMLResponse)
+async def budgets(request: Request, runtime: RuntimeDep, context: PageContext) -> HTMLResponse:
+    return _render(request, runtime, context, "budgets")
+
+
+@router.get("/invoices", response_class=HTMLResponse)
+async def invoices(request: Request, runtime: RuntimeDep, context: PageContext) -> HTMLResponse:
+    return _render(request, runtime, context, "invoices")
+
+
+@router.get("/settings/integrations", response_class=HTMLResponse)
+async def settings_integrations(
+    request: Request, runtime: RuntimeDep, context: PageContext
+) -> HTMLResponse:
+    return _render(request, runtime, context, "settings/integrations")
+
+
+@router.get("/issue-glance", response_class=HTMLResponse)
+async def issue_glance(request: Request, runtime: RuntimeDep, context: PageContext) -> HTMLResponse:
+    return _render(request, runtime, context, "issue-glance")

@@ -1,0 +1,62 @@
+"""The long-lived parts of a running app: engine, sessions, HTTP clients, key stores.
+
+Built once per process by `open_runtime` (the FastAPI lifespan, the worker, the CLI) and
+handed to routes through `RuntimeDep`. Tests pass an httpx transport so that every outbound
+call reaches the Jira/QuickBooks emulators in-process instead of the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.crypto import SecretBox
+from app.db import create_engine, create_session_factory
+from app.settings import Settings
+from connect.install import InstallKeyStore
+
+USER_AGENT = "Worklog360/0.1 (+atlassian-connect)"
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    secrets: SecretBox
+    install_keys: InstallKeyStore
+    http: httpx.AsyncClient
+
+
+def outbound_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=httpx.Timeout(30.0, connect=10.0),
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+    )
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[Runtime]:
+    engine = create_engine(settings.database_url)
+    http = outbound_client(transport)
+    try:
+        yield Runtime(
+            settings=settings,
+            engine=engine,
+            sessions=create_session_factory(engine),
+            secrets=SecretBox(settings.effective_secret_key),
+            install_keys=InstallKeyStore(settings.connect_install_keys_url, http),
+            http=http,
+        )
+    finally:
+        await http.aclose()
+        await engine.dispose()

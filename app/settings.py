@@ -1,0 +1,148 @@
+"""Configuration from `W360_*` environment variables, in sections, checked at start.
+
+The variable names are a contract (DESIGN.md). Each section reads its own prefix, so the
+settings stay small and a section can be handed to the code that needs only it.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+logger = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ALLOWED_JIRA_HOSTS = ("*.atlassian.net", "*.jira.com", "*.jira-dev.com")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or unsafe; the message names the variable and the fix."""
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class QuickBooksSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="W360_QBO_", extra="ignore")
+
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    environment: Literal["sandbox", "production"] = "sandbox"
+    authorize_url: str | None = None
+    token_url: str | None = None
+    revoke_url: str | None = None
+    api_base_url: str | None = None
+    webhook_verifier_token: SecretStr | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="W360_", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+    base_url: str = "http://localhost:8000"
+    database_url: str = "sqlite:///./data/worklog360.db"
+    secret_key: SecretStr | None = None
+    app_key: str = "com.worklog360.jira"
+    app_name: str = "Worklog360"
+    connect_install_keys_url: str = "https://connect-install-keys.atlassian.com"
+    # Hosts a Jira site's baseUrl may have on install (ACE's allow-list). Development and
+    # tests accept any host so a local Jira emulator can install the app.
+    connect_allowed_jira_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    connect_all_js_url: str = "https://connect-cdn.atl-paas.net/all.js"
+    auto_migrate: bool = True
+    data_dir: Path = Path("./data")
+    log_level: str = "INFO"
+    qbo: QuickBooksSettings = Field(default_factory=QuickBooksSettings)
+
+    @field_validator("connect_allowed_jira_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(h.strip() for h in value.split(",") if h.strip())
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def allowed_jira_hosts(self) -> tuple[str, ...]:
+        if self.connect_allowed_jira_hosts:
+            return self.connect_allowed_jira_hosts
+        return DEFAULT_ALLOWED_JIRA_HOSTS if self.is_production else ("*",)
+
+    @cached_property
+    def effective_secret_key(self) -> str:
+        """The configured key, or in development one generated once into the data folder."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        if self.is_production:
+            raise SettingsError("W360_SECRET_KEY must be set in production.")
+        return _development_secret_key(self.data_dir)
+
+    def check(self) -> None:
+        """Refuse to start with settings that are wrong or unsafe, saying which and why."""
+        problems: list[str] = []
+        base = urlsplit(self.base_url)
+        if base.scheme not in ("http", "https") or not base.netloc:
+            problems.append(f"W360_BASE_URL must be an absolute URL, got {self.base_url!r}.")
+        elif self.is_production and base.scheme != "https":
+            problems.append("W360_BASE_URL must use https in production (Jira requires it).")
+        if not self.database_url.startswith(("sqlite:", "postgresql:", "postgres:")):
+            problems.append(
+                "W360_DATABASE_URL must start with sqlite:/// or postgresql://, "
+                f"got {_redact_url(self.database_url)!r}."
+            )
+        if self.is_production:
+            if self.secret_key is None:
+                problems.append("W360_SECRET_KEY must be set in production.")
+            elif len(self.secret_key.get_secret_value()) < 32:
+                problems.append("W360_SECRET_KEY must be at least 32 characters long.")
+            if "*" in self.allowed_jira_hosts:
+                problems.append("W360_CONNECT_ALLOWED_JIRA_HOSTS may not be '*' in production.")
+        if problems:
+            raise SettingsError(" ".join(problems))
+
+
+def _redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+def _development_secret_key(data_dir: Path) -> str:
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(key)
+    logger.warning(
+        "W360_SECRET_KEY is not set: generated one into %s. Keep that file: it decrypts the "
+        "stored secrets. Set W360_SECRET_KEY in production.",
+        path,
+    )
+    return key
+
+
+def load_settings() -> Settings:
+    settings = Settings()
+    settings.check()
+    return settings

@@ -1,0 +1,1 @@
+"""Installations of the app: one tenant per Jira site (Connect clientKey)."""

@@ -1,0 +1,71 @@
+"""The Connect surface: the descriptor and the four lifecycle callbacks."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from app.dependencies import RuntimeDep, SessionDep
+from app.settings import PROJECT_ROOT
+from app.tenants import service
+from app.tenants.auth import LifecycleContext, verify_signed_lifecycle
+from app.tenants.schemas import LifecyclePayload
+from connect.descriptor import load_template, render_descriptor
+
+router = APIRouter(tags=["connect"])
+
+
+@lru_cache(maxsize=1)
+def _descriptor_template() -> dict[str, Any]:
+    return load_template(PROJECT_ROOT / "atlassian-connect.json")
+
+
+@router.get("/atlassian-connect.json")
+async def descriptor(runtime: RuntimeDep) -> dict[str, Any]:
+    settings = runtime.settings
+    return render_descriptor(
+        _descriptor_template(), base_url=settings.base_url, key=settings.app_key
+    )
+
+
+@router.post("/lifecycle/installed", status_code=204)
+async def installed(
+    payload: LifecyclePayload, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> Response:
+    claims = await verify_signed_lifecycle(request, runtime, payload.client_key)
+    service.check_installation_payload(
+        payload,
+        app_key=runtime.settings.app_key,
+        allowed_hosts=runtime.settings.allowed_jira_hosts,
+    )
+    await service.record_installed(session, runtime.secrets, payload, claims)
+    return Response(status_code=204)
+
+
+@router.post("/lifecycle/uninstalled", status_code=204)
+async def uninstalled(
+    payload: LifecyclePayload, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> Response:
+    claims = await verify_signed_lifecycle(request, runtime, payload.client_key)
+    await service.record_uninstalled(session, payload.client_key, claims)
+    return Response(status_code=204)
+
+
+@router.post("/lifecycle/enabled", status_code=204)
+async def enabled(
+    payload: LifecyclePayload, context: LifecycleContext, session: SessionDep
+) -> Response:
+    service.check_lifecycle_issuer(context, payload)
+    await service.record_enabled(session, payload.client_key, True, context.claims)
+    return Response(status_code=204)
+
+
+@router.post("/lifecycle/disabled", status_code=204)
+async def disabled(
+    payload: LifecyclePayload, context: LifecycleContext, session: SessionDep
+) -> Response:
+    service.check_lifecycle_issuer(context, payload)
+    await service.record_enabled(session, payload.client_key, False, context.claims)
+    return Response(status_code=204)

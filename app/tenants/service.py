@@ -1,0 +1,151 @@
+"""Installation lifecycle and request authentication for tenants.
+
+Lifecycle events are idempotent and order-safe: each carries the `iat` of its verified JWT,
+and an event older than the one last applied to the same fact (installed, enabled) changes
+nothing. `uninstalled` keeps the tenant's data for a reinstall; its tokens stop working.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.crypto import SecretBox
+from app.errors import AppError, Forbidden
+from app.tenants import repository
+from app.tenants.models import Tenant
+from app.tenants.schemas import LifecyclePayload
+from app.timeutil import utc_now
+from connect.errors import (
+    AuthenticationError,
+    InactiveInstallationError,
+    UnknownInstallationError,
+)
+from connect.tokens import SYMMETRIC_ALGORITHM, VerifiedClaims, read_unverified, verify_symmetric
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectContext:
+    """Who is calling: the tenant (Jira site) and, when a user is logged in, their accountId."""
+
+    tenant: Tenant
+    account_id: str | None
+    claims: VerifiedClaims
+
+
+def _secret_context(client_key: str) -> str:
+    return f"tenant:{client_key}:shared_secret"
+
+
+def shared_secret(secrets: SecretBox, tenant: Tenant) -> str:
+    return secrets.decrypt(
+        tenant.shared_secret_encrypted, context=_secret_context(tenant.client_key)
+    )
+
+
+def _host_allowed(base_url: str, allowed_hosts: tuple[str, ...]) -> bool:
+    host = (base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]).lower()
+    return any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in allowed_hosts)
+
+
+def check_installation_payload(
+    payload: LifecyclePayload, *, app_key: str, allowed_hosts: tuple[str, ...]
+) -> None:
+    if payload.key != app_key:
+        raise AppError(
+            f"This callback is for app '{payload.key}', not '{app_key}'.", code="wrong_app_key"
+        )
+    if not _host_allowed(str(payload.base_url), allowed_hosts):
+        raise Forbidden(
+            "Installations from this Jira host are not accepted.", code="jira_host_not_allowed"
+        )
+
+
+async def record_installed(
+    session: AsyncSession,
+    secrets: SecretBox,
+    payload: LifecyclePayload,
+    claims: VerifiedClaims,
+) -> bool:
+    """Create or replace the installation (a reinstall brings a new shared secret)."""
+    if payload.shared_secret is None:
+        raise AppError(
+            "The installed callback carries no sharedSecret.", code="missing_shared_secret"
+        )
+    applied = await repository.upsert_installed(
+        session,
+        {
+            "client_key": payload.client_key,
+            "shared_secret_encrypted": secrets.encrypt(
+                payload.shared_secret, context=_secret_context(payload.client_key)
+            ),
+            "base_url": str(payload.base_url).rstrip("/"),
+            "display_url": str(payload.display_url).rstrip("/") if payload.display_url else None,
+            "product_type": payload.product_type,
+            "description": payload.description,
+            "oauth_client_id": payload.oauth_client_id,
+            "service_entitlement_number": payload.service_entitlement_number,
+        },
+        claims.issued_at,
+    )
+    logger.info("installed client_key=%s applied=%s", payload.client_key, applied)
+    return applied
+
+
+async def record_uninstalled(
+    session: AsyncSession, client_key: str, claims: VerifiedClaims
+) -> bool:
+    applied = await repository.mark_uninstalled(session, client_key, claims.issued_at, utc_now())
+    logger.info("uninstalled client_key=%s applied=%s", client_key, applied)
+    return applied
+
+
+async def record_enabled(
+    session: AsyncSession, client_key: str, enabled: bool, claims: VerifiedClaims
+) -> bool:
+    applied = await repository.set_enabled(session, client_key, enabled, claims.issued_at)
+    logger.info("enabled=%s client_key=%s applied=%s", enabled, client_key, applied)
+    return applied
+
+
+async def authenticate(
+    session: AsyncSession,
+    secrets: SecretBox,
+    token: str,
+    *,
+    expected_qsh: str | None,
+    accept_context_qsh: bool,
+    require_active: bool = True,
+) -> ConnectContext:
+    """Verify a token Jira signed with an installation's shared secret.
+
+    The issuer is read unverified only to find whose secret to verify with; nothing else
+    from the token is trusted before the signature holds.
+    """
+    unverified = read_unverified(token)
+    if unverified.algorithm != SYMMETRIC_ALGORITHM:
+        raise AuthenticationError("The JWT is signed with an algorithm we do not accept.")
+    tenant = await repository.get_by_client_key(session, unverified.issuer)
+    if tenant is None:
+        raise UnknownInstallationError("The app is not installed on this Jira site.")
+    claims = verify_symmetric(
+        token,
+        shared_secret(secrets, tenant),
+        expected_qsh=expected_qsh,
+        accept_context_qsh=accept_context_qsh,
+    )
+    if require_active and not tenant.active:
+        state = "uninstalled" if not tenant.installed else "disabled"
+        raise InactiveInstallationError(f"The app is {state} on this Jira site.")
+    return ConnectContext(tenant=tenant, account_id=claims.subject, claims=claims)
+
+
+def check_lifecycle_issuer(context: ConnectContext, payload: LifecyclePayload) -> None:
+    """A site may only switch itself on or off: the body must name the token's issuer."""
+    if payload.client_key != context.tenant.client_key:
+        raise Forbidden("The callback names another Jira site.", code="client_key_mismatch")
