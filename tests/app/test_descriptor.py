@@ -71,7 +71,7 @@ def test_the_guides_pages_are_modules(descriptor: dict[str, Any]) -> None:
 
 async def test_every_url_jira_will_call_is_a_route(tmp_path: Path) -> None:
     settings = make_settings(f"sqlite:///{tmp_path}/d.db", tmp_path)
-    async with running_app(settings) as (app, client):
+    async with running_app(settings) as (_app, client):
         descriptor = (await client.get("/atlassian-connect.json")).json()
         for url in relative_urls(descriptor):
             path = urlsplit(url).path
