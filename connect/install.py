@@ -61,6 +61,9 @@ class InstallKeyStore:
             raise InstallKeyUnavailableError(
                 "Atlassian's install key server could not be reached."
             ) from exc
+        if response.status_code >= 500:
+            # The key server is having trouble, not the kid: do not block it for a minute.
+            raise InstallKeyUnavailableError("Atlassian's install key server is unavailable.")
         if response.status_code != 200:
             self._remember_failure(kid)
             raise InstallKeyUnavailableError("The install token's signing key is unknown.")
@@ -90,6 +93,12 @@ class InstallRequest:
     client_key: str
 
 
+def _audience(aud: object) -> str | None:
+    """The first audience without its trailing slash, as ACE compares it."""
+    first = aud[0] if isinstance(aud, list) and aud else aud
+    return first.removesuffix("/") if isinstance(first, str) else None
+
+
 async def verify_install_token(
     token: str,
     request: InstallRequest,
@@ -105,13 +114,9 @@ async def verify_install_token(
     if unverified.key_id is None:
         raise AuthenticationError("The install token has no key id.")
     public_key = await keys.public_key(unverified.key_id)
-    claims = decode_verified(
-        token,
-        public_key,
-        algorithm=INSTALL_ALGORITHM,
-        audience=app_base_url.rstrip("/"),
-        now=now,
-    )
+    claims = decode_verified(token, public_key, algorithm=INSTALL_ALGORITHM, now=now)
+    if _audience(claims.get("aud")) != app_base_url.rstrip("/"):
+        raise AuthenticationError("The install token is meant for another app.")
     if claims.get("iss") != request.client_key:
         raise AuthenticationError("The install token was issued for another site.")
     expected = query_string_hash(request.method, request.path, request.query, app_base_url)

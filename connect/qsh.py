@@ -6,8 +6,8 @@ Follows Atlassian's canonical request algorithm (the `jwt-api` / atlassian-conne
     canonical = METHOD & canonical_path & canonical_query
     qsh       = lower-hex SHA-256 of the canonical request
 
-* the path is taken raw (as sent, not decoded), relative to the base URL's context path, without
-  a trailing slash, `/` when empty, and with `&` written `%26`;
+* the path is taken raw (as sent, not decoded), relative to the base URL's context path, with
+  one trailing slash removed, `/` when empty, and with `&` written `%26`;
 * the query drops `jwt`, percent-encodes names and values per RFC 3986 (only `A-Za-z0-9-._~`
   stay literal), sorts by encoded name, joins repeated names' sorted values with `,`.
 
@@ -35,7 +35,8 @@ def percent_encode(value: str) -> str:
 def _query_pairs(query: QueryInput) -> list[tuple[str, str]]:
     if isinstance(query, str):
         # keep_blank_values: `?a=&b` hashes `a=` and `b=`, like the Java canonicaliser.
-        return parse_qsl(query.lstrip("?"), keep_blank_values=True)
+        # The string is the query itself: a leading `?` is part of the first name.
+        return parse_qsl(query, keep_blank_values=True)
     if isinstance(query, Mapping):
         pairs: list[tuple[str, str]] = []
         for name, values in query.items():
@@ -77,7 +78,8 @@ def canonical_path(path: str, base_url: str | None = None) -> str:
     prefix = context_path(base_url)
     if prefix and (path == prefix or path.startswith(prefix + "/")):
         path = path[len(prefix) :]
-    path = path.rstrip("/") or "/"
+    # Exactly one trailing slash goes, as in ACSB (`removeEnd(path, "/")`) and atlassian-jwt.
+    path = path.removesuffix("/") or "/"
     if not path.startswith("/"):
         path = "/" + path
     return path.replace("&", "%26")
