@@ -18,6 +18,8 @@ from app.pages.routes import router as pages_router
 from app.runtime import open_runtime
 from app.settings import PROJECT_ROOT, Settings, load_settings
 from app.tenants.routes import router as connect_router
+from app.worklogs.jobs import schedule_periodic
+from app.worklogs.routes import router as worklogs_router
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +74,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def create_app(
-    settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    run_periodic_jobs: bool = True,
 ) -> FastAPI:
     """Build the app. `transport` routes every outbound HTTP call (tests, the demo)."""
     settings = settings or load_settings()
@@ -81,12 +86,15 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_runtime(settings, transport=transport) as runtime:
             app.state.runtime = runtime
+            if run_periodic_jobs:
+                schedule_periodic(runtime)
             yield
 
     app = FastAPI(title="Worklog360", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
     app.include_router(connect_router)
     app.include_router(pages_router)
+    app.include_router(worklogs_router)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
 
     @app.get("/healthz", tags=["ops"])

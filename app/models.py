@@ -2,5 +2,6 @@
 
 from app.db import Base
 from app.tenants.models import Tenant
+from app.worklogs.models import JiraIssue, Worklog, WorklogSync
 
-__all__ = ["Base", "Tenant"]
+__all__ = ["Base", "JiraIssue", "Tenant", "Worklog", "WorklogSync"]

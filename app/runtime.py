@@ -16,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.crypto import SecretBox
 from app.db import create_engine, create_session_factory
+from app.jobs import JobRunner
 from app.settings import Settings
 from connect.install import InstallKeyStore
+from connect.jira import JiraClient
 
 USER_AGENT = "Worklog360/0.1 (+atlassian-connect)"
 
@@ -30,6 +32,8 @@ class Runtime:
     secrets: SecretBox
     install_keys: InstallKeyStore
     http: httpx.AsyncClient
+    jira: JiraClient
+    jobs: JobRunner
 
 
 def outbound_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
@@ -48,6 +52,7 @@ async def open_runtime(
 ) -> AsyncIterator[Runtime]:
     engine = create_engine(settings.database_url)
     http = outbound_client(transport)
+    jobs = JobRunner()
     try:
         yield Runtime(
             settings=settings,
@@ -56,7 +61,10 @@ async def open_runtime(
             secrets=SecretBox(settings.effective_secret_key),
             install_keys=InstallKeyStore(settings.connect_install_keys_url, http),
             http=http,
+            jira=JiraClient(http, app_key=settings.app_key),
+            jobs=jobs,
         )
     finally:
+        await jobs.close()
         await http.aclose()
         await engine.dispose()

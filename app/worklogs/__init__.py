@@ -1,0 +1,1 @@
+"""The Jira worklog mirror: webhooks, backfill, reconciliation, and the worklog API."""

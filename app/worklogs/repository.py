@@ -1,0 +1,265 @@
+"""All SQL of the worklog mirror.
+
+Writes are set-based and conditional so that webhooks and backfill pages, arriving in any
+order and any number of times, converge on Jira's state:
+* a worklog row changes only when the incoming `updated` is at least as new as the stored one;
+* a tombstone (deleted in Jira) is final: no later create/update brings the worklog back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.timeutil import utc_now
+from app.worklogs.jira_format import WorklogFacts
+from app.worklogs.models import JiraIssue, Worklog, WorklogSync
+
+T = TypeVar("T")
+
+# Keep each statement's bound parameters under SQLite's limit (32766) and PG's (65535).
+_ROWS_PER_STATEMENT = 500
+
+
+def _insert(session: AsyncSession) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _chunks(rows: Sequence[T], size: int = _ROWS_PER_STATEMENT) -> Iterable[Sequence[T]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+async def ensure_issues(session: AsyncSession, tenant_id: int, issue_ids: Iterable[int]) -> None:
+    """Placeholder rows for issues not seen before (filled in later, in bulk)."""
+    rows = [{"tenant_id": tenant_id, "id": i} for i in sorted(set(issue_ids))]
+    insert = _insert(session)
+    for chunk in _chunks(rows):
+        statement = insert(JiraIssue).values(chunk).on_conflict_do_nothing()
+        await session.execute(statement)
+
+
+def _worklog_row(tenant_id: int, facts: WorklogFacts, now: datetime) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_id,
+        "id": facts.id,
+        "issue_id": facts.issue_id,
+        "author_account_id": facts.author_account_id,
+        "author_display_name": facts.author_display_name,
+        "started_at": facts.started_at,
+        "started_offset_minutes": facts.started_offset_minutes,
+        "started_on": facts.started_on,
+        "time_spent_seconds": facts.time_spent_seconds,
+        "comment": facts.comment,
+        "jira_created_at": facts.created_at,
+        "jira_updated_at": facts.updated_at,
+        "billable": True,
+        "deleted_in_jira_at": None,
+        "mirrored_at": now,
+    }
+
+
+_JIRA_OWNED = (
+    "issue_id",
+    "author_account_id",
+    "author_display_name",
+    "started_at",
+    "started_offset_minutes",
+    "started_on",
+    "time_spent_seconds",
+    "comment",
+    "jira_created_at",
+    "jira_updated_at",
+    "mirrored_at",
+)
+
+
+async def upsert_worklogs(
+    session: AsyncSession, tenant_id: int, worklogs: Sequence[WorklogFacts]
+) -> None:
+    """Insert new worklogs; update known ones where Jira's copy is at least as new."""
+    if not worklogs:
+        return
+    await ensure_issues(session, tenant_id, (w.issue_id for w in worklogs))
+    now = utc_now()
+    # One row per id: the newest version wins inside a batch too.
+    newest: dict[int, WorklogFacts] = {}
+    for facts in worklogs:
+        seen = newest.get(facts.id)
+        if seen is None or seen.updated_at <= facts.updated_at:
+            newest[facts.id] = facts
+    rows = [_worklog_row(tenant_id, f, now) for f in newest.values()]
+    insert = _insert(session)
+    for chunk in _chunks(rows):
+        statement = insert(Worklog).values(chunk)
+        statement = statement.on_conflict_do_update(
+            index_elements=[Worklog.tenant_id, Worklog.id],
+            set_={column: statement.excluded[column] for column in _JIRA_OWNED},
+            where=and_(
+                Worklog.jira_updated_at <= statement.excluded.jira_updated_at,
+                Worklog.deleted_in_jira_at.is_(None),
+            ),
+        )
+        await session.execute(statement)
+
+
+async def tombstone_worklog(
+    session: AsyncSession, tenant_id: int, facts: WorklogFacts, deleted_at: datetime
+) -> None:
+    """Mark a worklog deleted in Jira, creating the tombstone if we never saw the worklog."""
+    await ensure_issues(session, tenant_id, [facts.issue_id])
+    row = _worklog_row(tenant_id, facts, utc_now())
+    row["deleted_in_jira_at"] = deleted_at
+    statement = _insert(session)(Worklog).values(row)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Worklog.tenant_id, Worklog.id],
+        set_={"deleted_in_jira_at": deleted_at, "mirrored_at": row["mirrored_at"]},
+        where=Worklog.deleted_in_jira_at.is_(None),
+    )
+    await session.execute(statement)
+
+
+async def tombstone_worklog_ids(
+    session: AsyncSession, tenant_id: int, worklog_ids: Sequence[int], deleted_at: datetime
+) -> int:
+    """Tombstone known worklogs by id (backfill's `/worklog/deleted` gives only ids)."""
+    count = 0
+    for chunk in _chunks(list(worklog_ids)):
+        result = await session.execute(
+            update(Worklog)
+            .where(
+                Worklog.tenant_id == tenant_id,
+                Worklog.id.in_(chunk),
+                Worklog.deleted_in_jira_at.is_(None),
+            )
+            .values(deleted_in_jira_at=deleted_at, mirrored_at=utc_now())
+        )
+        count += int(getattr(result, "rowcount", 0) or 0)
+    return count
+
+
+async def unresolved_issue_ids(
+    session: AsyncSession, tenant_id: int, limit: int, *, missing_before: datetime
+) -> list[int]:
+    """Issues still to look up; ones Jira recently said it does not have are left alone."""
+    result = await session.execute(
+        select(JiraIssue.id)
+        .where(
+            JiraIssue.tenant_id == tenant_id,
+            JiraIssue.resolved_at.is_(None),
+            or_(JiraIssue.missing_since.is_(None), JiraIssue.missing_since < missing_before),
+        )
+        .order_by(JiraIssue.id)
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def known_issue_ids(
+    session: AsyncSession, tenant_id: int, issue_ids: Iterable[int]
+) -> set[int]:
+    wanted = sorted(set(issue_ids))
+    found: set[int] = set()
+    for chunk in _chunks(wanted):
+        result = await session.execute(
+            select(JiraIssue.id).where(
+                JiraIssue.tenant_id == tenant_id,
+                JiraIssue.id.in_(chunk),
+                JiraIssue.resolved_at.is_not(None),
+            )
+        )
+        found.update(result.scalars())
+    return found
+
+
+async def save_issues(
+    session: AsyncSession, tenant_id: int, issues: Sequence[dict[str, Any]]
+) -> None:
+    """Upsert resolved issues: `[{id, key, summary, project_key, project_id}]`."""
+    if not issues:
+        return
+    now = utc_now()
+    rows = [
+        {**issue, "tenant_id": tenant_id, "resolved_at": now, "missing_since": None}
+        for issue in issues
+    ]
+    insert = _insert(session)
+    for chunk in _chunks(rows):
+        statement = insert(JiraIssue).values(chunk)
+        statement = statement.on_conflict_do_update(
+            index_elements=[JiraIssue.tenant_id, JiraIssue.id],
+            set_={
+                c: statement.excluded[c]
+                for c in (
+                    "key",
+                    "summary",
+                    "project_key",
+                    "project_id",
+                    "resolved_at",
+                    "missing_since",
+                )
+            },
+        )
+        await session.execute(statement)
+
+
+async def mark_issues_missing(
+    session: AsyncSession, tenant_id: int, issue_ids: Sequence[int]
+) -> None:
+    for chunk in _chunks(list(issue_ids)):
+        await session.execute(
+            update(JiraIssue)
+            .where(JiraIssue.tenant_id == tenant_id, JiraIssue.id.in_(chunk))
+            .values(missing_since=utc_now())
+        )
+
+
+async def get_sync(
+    session: AsyncSession, tenant_id: int, *, for_update: bool = False
+) -> WorklogSync:
+    """The tenant's sync row, created on first use."""
+    await session.execute(
+        _insert(session)(WorklogSync)
+        .values(
+            tenant_id=tenant_id, updated_cursor_ms=0, deleted_cursor_ms=0, state="idle", processed=0
+        )
+        .on_conflict_do_nothing()
+    )
+    query = select(WorklogSync).where(WorklogSync.tenant_id == tenant_id)
+    if for_update:
+        query = query.with_for_update()
+    result = await session.execute(query.execution_options(populate_existing=True))
+    return result.scalar_one()
+
+
+async def claim_sync(
+    session: AsyncSession, tenant_id: int, *, now: datetime, stale_before: datetime
+) -> bool:
+    """Start a run unless one is alive; one conditional UPDATE, so two claimers can't both win."""
+    await get_sync(session, tenant_id)
+    result = await session.execute(
+        update(WorklogSync)
+        .where(
+            WorklogSync.tenant_id == tenant_id,
+            or_(
+                WorklogSync.state != "running",
+                WorklogSync.heartbeat_at.is_(None),
+                WorklogSync.heartbeat_at < stale_before,
+            ),
+        )
+        .values(
+            state="running",
+            processed=0,
+            total=None,
+            started_at=now,
+            finished_at=None,
+            error=None,
+            heartbeat_at=now,
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))

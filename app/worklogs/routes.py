@@ -1,0 +1,78 @@
+"""Jira's worklog webhooks, and the worklog API the pages use."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
+
+from app.dependencies import RuntimeDep, SessionDep
+from app.errors import Unprocessable
+from app.tenants.auth import ApiContext, WebhookContext
+from app.worklogs import jobs, service
+from app.worklogs.schemas import SyncOut, WorklogOut, WorklogPage
+
+router = APIRouter()
+
+MAX_WEBHOOK_BYTES = 1_000_000
+
+
+@router.post("/webhooks/jira/worklog", status_code=204, tags=["webhooks"])
+async def jira_worklog_webhook(
+    request: Request,
+    context: WebhookContext,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    background: BackgroundTasks,
+) -> Response:
+    body = await request.body()
+    if len(body) > MAX_WEBHOOK_BYTES:
+        raise Unprocessable("The webhook body is too large.", code="invalid_webhook")
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise Unprocessable("The webhook body is not JSON.", code="invalid_webhook") from exc
+    await service.apply_webhook(session, context.tenant.id, payload)
+    # Runs after the commit (and the response): the issue behind the worklog is looked up in
+    # bulk with whatever else arrived meanwhile.
+    background.add_task(jobs.request_issue_resolution, runtime, context.tenant.id)
+    return Response(status_code=204)
+
+
+@router.get("/api/worklogs", response_model=WorklogPage, tags=["worklogs"])
+async def list_worklogs(
+    context: ApiContext,
+    session: SessionDep,
+    project_key: Annotated[str | None, Query(max_length=255)] = None,
+    author: Annotated[str | None, Query(max_length=128)] = None,
+    issue_key: Annotated[str | None, Query(max_length=255)] = None,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = service.DEFAULT_PAGE,
+) -> WorklogPage:
+    rows, next_cursor = await service.list_worklogs(
+        session,
+        context.tenant.id,
+        service.WorklogFilters(
+            project_key=project_key, author=author, issue_key=issue_key, from_date=from_, to_date=to
+        ),
+        cursor=cursor,
+        limit=limit,
+    )
+    return WorklogPage(items=[WorklogOut.of(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.post("/api/sync/worklogs", response_model=SyncOut, status_code=202, tags=["worklogs"])
+async def start_worklog_sync(
+    context: ApiContext, session: SessionDep, runtime: RuntimeDep, background: BackgroundTasks
+) -> SyncOut:
+    background.add_task(jobs.request_sync, runtime, context.tenant.id)
+    return SyncOut.of(await service.sync_status(session, context.tenant.id))
+
+
+@router.get("/api/sync/worklogs", response_model=SyncOut, tags=["worklogs"])
+async def worklog_sync_status(context: ApiContext, session: SessionDep) -> SyncOut:
+    return SyncOut.of(await service.sync_status(session, context.tenant.id))

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from pydantic import BaseModel
+
+from app.worklogs.models import WorklogSync
+from app.worklogs.service import WorklogRow, hours
+
+
+class Person(BaseModel):
+    account_id: str
+    display_name: str | None
+
+
+class WorklogOut(BaseModel):
+    id: str
+    issue_id: str
+    issue_key: str | None
+    issue_summary: str | None
+    project_key: str | None
+    author: Person
+    started: str
+    time_spent_seconds: int
+    hours: str
+    comment: str
+    billable: bool
+    updated: datetime
+
+    @classmethod
+    def of(cls, row: WorklogRow) -> WorklogOut:
+        w, issue = row.worklog, row.issue
+        local = w.started_at.astimezone(timezone(timedelta(minutes=w.started_offset_minutes)))
+        return cls(
+            id=str(w.id),
+            issue_id=str(w.issue_id),
+            issue_key=issue.key,
+            issue_summary=issue.summary,
+            project_key=issue.project_key,
+            author=Person(account_id=w.author_account_id, display_name=w.author_display_name),
+            started=local.isoformat(timespec="milliseconds"),
+            time_spent_seconds=w.time_spent_seconds,
+            hours=f"{hours(w.time_spent_seconds):.2f}",
+            comment=w.comment,
+            billable=w.billable,
+            updated=w.jira_updated_at,
+        )
+
+
+class WorklogPage(BaseModel):
+    items: list[WorklogOut]
+    next_cursor: str | None
+
+
+class SyncOut(BaseModel):
+    state: str
+    processed: int
+    total: int | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+
+    @classmethod
+    def of(cls, sync: WorklogSync) -> SyncOut:
+        return cls(
+            state=sync.state,
+            processed=sync.processed,
+            total=sync.total,
+            started_at=sync.started_at,
+            finished_at=sync.finished_at,
+            error=sync.error,
+        )

@@ -1,0 +1,153 @@
+"""Rules of the worklog mirror: applying Jira's webhooks, listing worklogs, sync progress."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Unprocessable
+from app.timeutil import utc_now
+from app.worklogs import repository
+from app.worklogs.jira_format import jira_id, parse_worklog
+from app.worklogs.models import JiraIssue, Worklog, WorklogSync
+
+logger = logging.getLogger(__name__)
+
+WORKLOG_EVENTS = ("worklog_created", "worklog_updated", "worklog_deleted")
+MAX_PAGE = 500
+DEFAULT_PAGE = 100
+
+
+async def apply_webhook(session: AsyncSession, tenant_id: int, payload: object) -> str:
+    """Apply one Jira worklog webhook; returns the event name. Idempotent, order-safe."""
+    if not isinstance(payload, dict):
+        raise Unprocessable("The webhook body must be a JSON object.", code="invalid_webhook")
+    event = payload.get("webhookEvent")
+    if event not in WORKLOG_EVENTS:
+        raise Unprocessable(f"Unexpected webhook event {event!r}.", code="invalid_webhook")
+    worklog = payload.get("worklog")
+    if event == "worklog_deleted":
+        await _apply_deletion(session, tenant_id, worklog, _event_time(payload))
+    else:
+        await repository.upsert_worklogs(session, tenant_id, [parse_worklog(worklog)])
+    return str(event)
+
+
+async def _apply_deletion(
+    session: AsyncSession, tenant_id: int, worklog: object, deleted_at: datetime
+) -> None:
+    try:
+        facts = parse_worklog(worklog)
+    except Unprocessable:
+        # A deletion needs only the id; a thin payload still removes the worklog.
+        worklog_id = jira_id(worklog.get("id") if isinstance(worklog, dict) else None, "worklog")
+        await repository.tombstone_worklog_ids(session, tenant_id, [worklog_id], deleted_at)
+        return
+    await repository.tombstone_worklog(session, tenant_id, facts, deleted_at)
+
+
+def _event_time(payload: dict[str, Any]) -> datetime:
+    stamp = payload.get("timestamp")
+    if isinstance(stamp, int) and not isinstance(stamp, bool) and stamp > 0:
+        return datetime.fromtimestamp(stamp / 1000, UTC)
+    return utc_now()
+
+
+# --- listing ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WorklogFilters:
+    project_key: str | None = None
+    author: str | None = None
+    issue_key: str | None = None
+    from_date: date | None = None
+    to_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorklogRow:
+    worklog: Worklog
+    issue: JiraIssue
+
+
+def hours(seconds: int) -> Decimal:
+    return (Decimal(seconds) / Decimal(3600)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def encode_cursor(started_at: datetime, worklog_id: int) -> str:
+    raw = f"{started_at.astimezone(UTC).isoformat()}|{worklog_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        started, _, worklog_id = base64.urlsafe_b64decode(padded).decode().partition("|")
+        moment = datetime.fromisoformat(started)
+        if moment.tzinfo is None:
+            raise ValueError("naive")
+        return moment, int(worklog_id)
+    except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
+        raise Unprocessable(
+            "The cursor is not one this API gave out.", code="invalid_cursor"
+        ) from exc
+
+
+async def list_worklogs(
+    session: AsyncSession,
+    tenant_id: int,
+    filters: WorklogFilters,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[WorklogRow], str | None]:
+    """A page of live worklogs, oldest first, and the cursor of the next page."""
+    if filters.from_date and filters.to_date and filters.to_date < filters.from_date:
+        raise Unprocessable("'to' is before 'from'.", code="invalid_period")
+    query = (
+        select(Worklog, JiraIssue)
+        .join(
+            JiraIssue,
+            and_(JiraIssue.tenant_id == Worklog.tenant_id, JiraIssue.id == Worklog.issue_id),
+        )
+        .where(Worklog.tenant_id == tenant_id, Worklog.deleted_in_jira_at.is_(None))
+    )
+    if filters.project_key:
+        query = query.where(JiraIssue.project_key == filters.project_key)
+    if filters.issue_key:
+        query = query.where(JiraIssue.key == filters.issue_key)
+    if filters.author:
+        query = query.where(Worklog.author_account_id == filters.author)
+    if filters.from_date:
+        query = query.where(Worklog.started_on >= filters.from_date)
+    if filters.to_date:
+        query = query.where(Worklog.started_on <= filters.to_date)
+    if cursor:
+        after_started, after_id = decode_cursor(cursor)
+        query = query.where(
+            or_(
+                Worklog.started_at > after_started,
+                and_(Worklog.started_at == after_started, Worklog.id > after_id),
+            )
+        )
+    query = query.order_by(Worklog.started_at, Worklog.id).limit(limit + 1)
+    rows = [WorklogRow(w, i) for w, i in (await session.execute(query)).tuples()]
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1].worklog
+        next_cursor = encode_cursor(last.started_at, last.id)
+    return rows, next_cursor
+
+
+async def sync_status(session: AsyncSession, tenant_id: int) -> WorklogSync:
+    return await repository.get_sync(session, tenant_id)
