@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -18,7 +18,7 @@ from app.pages.routes import router as pages_router
 from app.runtime import open_runtime
 from app.settings import PROJECT_ROOT, Settings, load_settings
 from app.tenants.routes import router as connect_router
-from app.worklogs.jobs import schedule_periodic
+from app.worklogs import jobs as worklog_jobs
 from app.worklogs.routes import router as worklogs_router
 
 logger = logging.getLogger(__name__)
@@ -78,16 +78,16 @@ def create_app(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     run_periodic_jobs: bool = True,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> FastAPI:
     """Build the app. `transport` routes every outbound HTTP call (tests, the demo)."""
     settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(settings, transport=transport) as runtime:
+        async with open_runtime(settings, transport=transport, sleep=sleep) as runtime:
             app.state.runtime = runtime
-            if run_periodic_jobs:
-                schedule_periodic(runtime)
+            worklog_jobs.start(runtime, periodic=run_periodic_jobs)
             yield
 
     app = FastAPI(title="Worklog360", version="0.1.0", lifespan=lifespan)

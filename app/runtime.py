@@ -7,9 +7,10 @@ call reaches the Jira/QuickBooks emulators in-process instead of the network.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -24,6 +25,16 @@ from connect.jira import JiraClient
 USER_AGENT = "Worklog360/0.1 (+atlassian-connect)"
 
 
+TenantHook = Callable[[int], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class TenantHooks:
+    """What other domains want to hear about a tenant, without `tenants` importing them."""
+
+    enabled: list[TenantHook] = field(default_factory=list)
+
+
 @dataclass(frozen=True, slots=True)
 class Runtime:
     settings: Settings
@@ -34,6 +45,7 @@ class Runtime:
     http: httpx.AsyncClient
     jira: JiraClient
     jobs: JobRunner
+    tenant_hooks: TenantHooks = field(default_factory=TenantHooks)
 
 
 def outbound_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
@@ -48,8 +60,12 @@ def outbound_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.
 
 @asynccontextmanager
 async def open_runtime(
-    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> AsyncIterator[Runtime]:
+    """`sleep` replaces the waits between retries (tests record them instead of waiting)."""
     engine = create_engine(settings.database_url)
     http = outbound_client(transport)
     jobs = JobRunner()
@@ -61,7 +77,7 @@ async def open_runtime(
             secrets=SecretBox(settings.effective_secret_key),
             install_keys=InstallKeyStore(settings.connect_install_keys_url, http),
             http=http,
-            jira=JiraClient(http, app_key=settings.app_key),
+            jira=JiraClient(http, app_key=settings.app_key, sleep=sleep or asyncio.sleep),
             jobs=jobs,
         )
     finally:

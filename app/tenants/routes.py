@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Request, Response
 
 from app.dependencies import RuntimeDep, SessionDep
 from app.settings import PROJECT_ROOT
@@ -55,10 +55,17 @@ async def uninstalled(
 
 @router.post("/lifecycle/enabled", status_code=204)
 async def enabled(
-    payload: LifecyclePayload, context: LifecycleContext, session: SessionDep
+    payload: LifecyclePayload,
+    context: LifecycleContext,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    background: BackgroundTasks,
 ) -> Response:
     service.check_lifecycle_issuer(context, payload)
-    await service.record_enabled(session, payload.client_key, True, context.claims)
+    if await service.record_enabled(session, payload.client_key, True, context.claims):
+        # Jira sends `enabled` once the install is complete: the first moment the app may
+        # call Jira with the new secret, so the worklog backfill starts here.
+        background.add_task(service.announce_enabled, runtime, context.tenant.id)
     return Response(status_code=204)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crypto import SecretBox
 from app.errors import AppError, Forbidden
+from app.runtime import Runtime
 from app.tenants import repository
 from app.tenants.models import Tenant
 from app.tenants.schemas import LifecyclePayload
@@ -149,3 +150,8 @@ def check_lifecycle_issuer(context: ConnectContext, payload: LifecyclePayload) -
     """A site may only switch itself on or off: the body must name the token's issuer."""
     if payload.client_key != context.tenant.client_key:
         raise Forbidden("The callback names another Jira site.", code="client_key_mismatch")
+
+
+async def announce_enabled(runtime: Runtime, tenant_id: int) -> None:
+    for hook in runtime.tenant_hooks.enabled:
+        await hook(tenant_id)

@@ -12,7 +12,11 @@ from app.worklogs.sync import run_worklog_sync
 RECONCILE_EVERY_SECONDS = 300.0
 
 
-def request_sync(runtime: Runtime, tenant_id: int) -> None:
+# The request_* functions are async only so that Starlette runs them on the event loop when
+# they are handed over as background tasks (it runs plain functions in a thread pool).
+
+
+async def request_sync(runtime: Runtime, tenant_id: int) -> None:
     async def job() -> None:
         await run_worklog_sync(runtime, tenant_id)
         # Issues Jira could not resolve inside the run are retried by the resolver.
@@ -21,7 +25,7 @@ def request_sync(runtime: Runtime, tenant_id: int) -> None:
     runtime.jobs.submit(f"worklog-sync:{tenant_id}", job)
 
 
-def request_issue_resolution(runtime: Runtime, tenant_id: int) -> None:
+async def request_issue_resolution(runtime: Runtime, tenant_id: int) -> None:
     async def job() -> None:
         await resolve_issues(runtime, tenant_id)
 
@@ -39,10 +43,22 @@ async def reconcile_all(runtime: Runtime) -> None:
             ).scalars()
         )
     for tenant_id in tenant_ids:
-        request_sync(runtime, tenant_id)
+        await request_sync(runtime, tenant_id)
 
 
-def schedule_periodic(runtime: Runtime) -> None:
+def start(runtime: Runtime, *, periodic: bool) -> None:
+    """Wire the mirror into a running app: backfill when a site enables the app, and the
+    periodic reconciliation."""
+
+    async def on_enabled(tenant_id: int) -> None:
+        await request_sync(runtime, tenant_id)
+
+    runtime.tenant_hooks.enabled.append(on_enabled)
+    if periodic:
+        _schedule_periodic(runtime)
+
+
+def _schedule_periodic(runtime: Runtime) -> None:
     async def job() -> None:
         await reconcile_all(runtime)
 

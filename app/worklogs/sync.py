@@ -82,15 +82,18 @@ async def _pipeline(
             await queue.put(batch)
         await queue.put(None)
 
-    producer = asyncio.create_task(produce())
-    try:
+    async def consume() -> None:
         while (batch := await queue.get()) is not None:
             await _commit(runtime, tenant_id, batch)
-        await producer
-    finally:
-        if not producer.done():
-            producer.cancel()
-            await asyncio.gather(producer, return_exceptions=True)
+
+    # A task group: if Jira fails mid-run the writer is cancelled instead of waiting for a
+    # page that will never come, and a failed write stops the reader.
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(produce())
+            group.create_task(consume())
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
 
 
 async def _batches(

@@ -30,12 +30,25 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
     return Settings(**values)
 
 
+class RecordedSleeps:
+    """Stands in for asyncio.sleep in the app's retry loops: records, never waits."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
 @asynccontextmanager
 async def running_app(
-    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    sleep: RecordedSleeps | None = None,
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The app with its lifespan started, and a client that reaches it at its base URL."""
-    app = create_app(settings, transport=transport)
+    app = create_app(settings, transport=transport, run_periodic_jobs=False, sleep=sleep)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
