@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.db import transaction
@@ -42,6 +42,17 @@ def issue_rows(issues: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def retry_missing_before() -> datetime:
+    return utc_now() - RETRY_MISSING_AFTER
+
+
+async def tenants_to_resolve(runtime: Runtime) -> list[int]:
+    async with runtime.sessions() as session:
+        return await repository.tenants_with_unresolved_issues(
+            session, missing_before=retry_missing_before()
+        )
+
+
 async def resolve_issues(runtime: Runtime, tenant_id: int) -> int:
     """Look up every unresolved issue of a tenant; returns how many were resolved."""
     resolved = 0
@@ -51,7 +62,7 @@ async def resolve_issues(runtime: Runtime, tenant_id: int) -> int:
             if jira is None:
                 return resolved
             ids = await repository.unresolved_issue_ids(
-                session, tenant_id, BATCH, missing_before=utc_now() - RETRY_MISSING_AFTER
+                session, tenant_id, BATCH, missing_before=retry_missing_before()
             )
         if not ids:
             return resolved

@@ -6,10 +6,13 @@ from sqlalchemy import select
 
 from app.runtime import Runtime
 from app.tenants.models import Tenant
-from app.worklogs.issues import resolve_issues
+from app.worklogs.issues import resolve_issues, tenants_to_resolve
 from app.worklogs.sync import run_worklog_sync
 
 RECONCILE_EVERY_SECONDS = 300.0
+# Webhooks only store; issues they name are resolved by this sweep, so a burst of events is
+# one JQL search per tenant, not one per event.
+RESOLVE_ISSUES_EVERY_SECONDS = 2.0
 
 
 # The request_* functions are async only so that Starlette runs them on the event loop when
@@ -30,6 +33,12 @@ async def request_issue_resolution(runtime: Runtime, tenant_id: int) -> None:
         await resolve_issues(runtime, tenant_id)
 
     runtime.jobs.submit(f"resolve-issues:{tenant_id}", job)
+
+
+async def resolve_pending_issues(runtime: Runtime) -> None:
+    """Periodic: every tenant with issues still to look up gets one resolution job."""
+    for tenant_id in await tenants_to_resolve(runtime):
+        await request_issue_resolution(runtime, tenant_id)
 
 
 async def reconcile_all(runtime: Runtime) -> None:
@@ -59,7 +68,11 @@ def start(runtime: Runtime, *, periodic: bool) -> None:
 
 
 def _schedule_periodic(runtime: Runtime) -> None:
-    async def job() -> None:
+    async def reconcile() -> None:
         await reconcile_all(runtime)
 
-    runtime.jobs.every(RECONCILE_EVERY_SECONDS, "reconcile-all", job)
+    async def resolve() -> None:
+        await resolve_pending_issues(runtime)
+
+    runtime.jobs.every(RECONCILE_EVERY_SECONDS, "reconcile-all", reconcile)
+    runtime.jobs.every(RESOLVE_ISSUES_EVERY_SECONDS, "resolve-issues-all", resolve)

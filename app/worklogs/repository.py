@@ -160,6 +160,20 @@ async def unresolved_issue_ids(
     return list(result.scalars())
 
 
+async def tenants_with_unresolved_issues(
+    session: AsyncSession, *, missing_before: datetime
+) -> list[int]:
+    result = await session.execute(
+        select(JiraIssue.tenant_id)
+        .where(
+            JiraIssue.resolved_at.is_(None),
+            or_(JiraIssue.missing_since.is_(None), JiraIssue.missing_since < missing_before),
+        )
+        .distinct()
+    )
+    return list(result.scalars())
+
+
 async def known_issue_ids(
     session: AsyncSession, tenant_id: int, issue_ids: Iterable[int]
 ) -> set[int]:

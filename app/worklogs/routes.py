@@ -21,11 +21,7 @@ MAX_WEBHOOK_BYTES = 1_000_000
 
 @router.post("/webhooks/jira/worklog", status_code=204, tags=["webhooks"])
 async def jira_worklog_webhook(
-    request: Request,
-    context: WebhookContext,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    background: BackgroundTasks,
+    request: Request, context: WebhookContext, session: SessionDep
 ) -> Response:
     body = await request.body()
     if len(body) > MAX_WEBHOOK_BYTES:
@@ -34,10 +30,9 @@ async def jira_worklog_webhook(
         payload = json.loads(body)
     except ValueError as exc:
         raise Unprocessable("The webhook body is not JSON.", code="invalid_webhook") from exc
+    # Only stored here: the issue behind the worklog is looked up by the periodic sweep, in
+    # bulk with everything else that arrived meanwhile, never by the webhook itself.
     await service.apply_webhook(session, context.tenant.id, payload)
-    # Runs after the commit (and the response): the issue behind the worklog is looked up in
-    # bulk with whatever else arrived meanwhile.
-    background.add_task(jobs.request_issue_resolution, runtime, context.tenant.id)
     return Response(status_code=204)
 
 

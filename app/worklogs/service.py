@@ -140,7 +140,7 @@ async def list_worklogs(
             )
         )
     query = query.order_by(Worklog.started_at, Worklog.id).limit(limit + 1)
-    rows = [WorklogRow(w, i) for w, i in (await session.execute(query)).tuples()]
+    rows = [WorklogRow(w, i) for w, i in (await session.execute(query)).all()]
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

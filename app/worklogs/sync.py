@@ -99,9 +99,12 @@ async def _pipeline(
 async def _batches(
     runtime: Runtime, tenant_id: int, jira: SiteJiraClient, updated_ms: int, deleted_ms: int
 ) -> AsyncIterator[_Batch]:
+    # Issues looked up earlier in this run: the page that carried them may not be committed
+    # yet when the next page is read, so the database alone would ask Jira twice.
+    looked_up: set[int] = set()
     async for page in jira.worklog_changes_since(updated_ms):
         worklogs = _parse_all(await jira.worklogs_by_ids(page.worklog_ids)) if page.values else []
-        issues = await _unseen_issues(runtime, tenant_id, jira, worklogs)
+        issues = await _unseen_issues(runtime, tenant_id, jira, worklogs, looked_up)
         yield _Batch("updated", page, worklogs, issues)
     async for page in jira.deleted_worklogs_since(deleted_ms):
         yield _Batch("deleted", page, [], [])
@@ -119,14 +122,19 @@ def _parse_all(raw: list[dict[str, Any]]) -> list[WorklogFacts]:
 
 
 async def _unseen_issues(
-    runtime: Runtime, tenant_id: int, jira: SiteJiraClient, worklogs: list[WorklogFacts]
+    runtime: Runtime,
+    tenant_id: int,
+    jira: SiteJiraClient,
+    worklogs: list[WorklogFacts],
+    looked_up: set[int],
 ) -> list[dict[str, Any]]:
-    wanted = {w.issue_id for w in worklogs}
+    wanted = {w.issue_id for w in worklogs} - looked_up
     if not wanted:
         return []
     async with runtime.sessions() as session:
         known = await repository.known_issue_ids(session, tenant_id, wanted)
     unseen = sorted(wanted - known)
+    looked_up.update(wanted)
     return issue_rows(await jira.issues_by_ids(unseen)) if unseen else []
 
 

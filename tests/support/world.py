@@ -18,6 +18,7 @@ import httpx
 from fastapi import FastAPI
 
 from app.runtime import Runtime
+from app.worklogs.jobs import resolve_pending_issues
 from sandbox.jira import Installation, JiraSandbox, Site
 from tests.support.apps import APP_BASE_URL, RecordedSleeps, make_settings, running_app
 
@@ -65,9 +66,12 @@ class World:
         return await self.client.request(method, path, headers=headers, **kwargs)
 
     async def settle(self) -> None:
-        """Deliver Jira's queued webhooks and let the app's background jobs finish."""
+        """Deliver Jira's queued webhooks, run the issue sweep (as its timer would) and let
+        the app's background jobs finish."""
         for site in self.jira.sites.values():
             await self.jira.deliver_webhooks(site)
+        await self.runtime.jobs.drain()
+        await resolve_pending_issues(self.runtime)
         await self.runtime.jobs.drain()
 
 
