@@ -18,8 +18,12 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings()
     if settings.auto_migrate:
         migrations.upgrade(settings.database_url)
+    # Several workers need the app as an import string; each builds it from the environment.
+    target = "app.main:create_app" if args.workers > 1 else create_app(settings)
     uvicorn.run(
-        create_app(settings),
+        target,
+        factory=args.workers > 1,
+        workers=args.workers,
         host=args.host,
         port=args.port,
         proxy_headers=True,
@@ -43,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the web app (migrates first by default)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="processes (PostgreSQL, or SQLite in WAL mode)"
+    )
     serve.set_defaults(handler=_serve)
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("--revision", default="head")

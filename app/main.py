@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -13,12 +14,14 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.db import WriterLock
 from app.errors import AppError, error_body
 from app.pages.routes import router as pages_router
 from app.runtime import open_runtime
 from app.settings import PROJECT_ROOT, Settings, load_settings
 from app.tenants.routes import router as connect_router
 from app.worklogs import jobs as worklog_jobs
+from app.worklogs.ingest import WebhookIngestor
 from app.worklogs.routes import router as worklogs_router
 
 logger = logging.getLogger(__name__)
@@ -87,8 +90,17 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_runtime(settings, transport=transport, sleep=sleep) as runtime:
             app.state.runtime = runtime
+            app.state.webhook_ingestor = WebhookIngestor(
+                runtime.sessions, WriterLock(settings.database_url)
+            )
+            # Objects made while starting up live for ever: keep them out of the garbage
+            # collector's way, which shortens its pauses (the latency tail) under load.
+            gc.freeze()
             worklog_jobs.start(runtime, periodic=run_periodic_jobs)
-            yield
+            try:
+                yield
+            finally:
+                await app.state.webhook_ingestor.close()
 
     app = FastAPI(title="Worklog360", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)

@@ -11,10 +11,12 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.cache import TTLCache
 from app.crypto import SecretBox
 from app.db import create_engine, create_session_factory
 from app.jobs import JobRunner
@@ -23,6 +25,7 @@ from connect.install import InstallKeyStore
 from connect.jira import JiraClient
 
 USER_AGENT = "Worklog360/0.1 (+atlassian-connect)"
+TENANT_AUTH_TTL_SECONDS = 10.0
 
 
 TenantHook = Callable[[int], Awaitable[None]]
@@ -46,6 +49,12 @@ class Runtime:
     jira: JiraClient
     jobs: JobRunner
     tenant_hooks: TenantHooks = field(default_factory=TenantHooks)
+    # Verified tenants by clientKey, so that a busy site's webhooks do not read the tenant
+    # row and decrypt its secret on every request. Lifecycle events clear an entry at once
+    # in this process; other processes see a change within the TTL.
+    tenant_auth_cache: TTLCache[str, Any] = field(
+        default_factory=lambda: TTLCache(TENANT_AUTH_TTL_SECONDS)
+    )
 
 
 def outbound_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:

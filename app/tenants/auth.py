@@ -16,7 +16,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.dependencies import RuntimeDep, SessionDep
+from app.dependencies import RuntimeDep
 from app.errors import Unauthorized
 from app.tenants import service
 from app.tenants.service import ConnectContext
@@ -34,7 +34,6 @@ def request_qsh(request: Request, app_base_url: str) -> str:
 async def _authenticate(
     request: Request,
     runtime: RuntimeDep,
-    session: SessionDep,
     *,
     token: str | None,
     accept_context_qsh: bool,
@@ -44,8 +43,7 @@ async def _authenticate(
         raise Unauthorized("This request needs a Jira JWT.", code="missing_token")
     try:
         return await service.authenticate(
-            session,
-            runtime.secrets,
+            runtime,
             token,
             expected_qsh=request_qsh(request, runtime.settings.base_url),
             accept_context_qsh=accept_context_qsh,
@@ -62,40 +60,34 @@ def _token(reader: Callable[[Request], str | None], request: Request) -> str | N
         raise Unauthorized(exc.message, code=exc.code) from exc
 
 
-async def page_context(
-    request: Request, runtime: RuntimeDep, session: SessionDep
-) -> ConnectContext:
+async def page_context(request: Request, runtime: RuntimeDep) -> ConnectContext:
     token = _token(token_from_query, request)
-    return await _authenticate(request, runtime, session, token=token, accept_context_qsh=False)
+    return await _authenticate(request, runtime, token=token, accept_context_qsh=False)
 
 
-async def api_context(request: Request, runtime: RuntimeDep, session: SessionDep) -> ConnectContext:
+async def api_context(request: Request, runtime: RuntimeDep) -> ConnectContext:
     token = _token(token_from_header, request)
-    return await _authenticate(request, runtime, session, token=token, accept_context_qsh=True)
+    return await _authenticate(request, runtime, token=token, accept_context_qsh=True)
 
 
-async def webhook_context(
-    request: Request, runtime: RuntimeDep, session: SessionDep
-) -> ConnectContext:
+async def webhook_context(request: Request, runtime: RuntimeDep) -> ConnectContext:
     token = _token(token_from_header, request)
-    return await _authenticate(request, runtime, session, token=token, accept_context_qsh=False)
+    return await _authenticate(request, runtime, token=token, accept_context_qsh=False)
 
 
-async def lifecycle_context(
-    request: Request, runtime: RuntimeDep, session: SessionDep
-) -> ConnectContext:
+async def lifecycle_context(request: Request, runtime: RuntimeDep) -> ConnectContext:
     """`enabled`/`disabled`: signed with the shared secret and a real qsh, never a context
     token; accepted while the app is disabled, since that is when `enabled` arrives."""
     token = _token(token_from_header, request)
     return await _authenticate(
-        request, runtime, session, token=token, accept_context_qsh=False, require_active=False
+        request, runtime, token=token, accept_context_qsh=False, require_active=False
     )
 
 
-PageContext = Annotated[ConnectContext, Depends(page_context, scope="function")]
-ApiContext = Annotated[ConnectContext, Depends(api_context, scope="function")]
-WebhookContext = Annotated[ConnectContext, Depends(webhook_context, scope="function")]
-LifecycleContext = Annotated[ConnectContext, Depends(lifecycle_context, scope="function")]
+PageContext = Annotated[ConnectContext, Depends(page_context)]
+ApiContext = Annotated[ConnectContext, Depends(api_context)]
+WebhookContext = Annotated[ConnectContext, Depends(webhook_context)]
+LifecycleContext = Annotated[ConnectContext, Depends(lifecycle_context)]
 
 
 async def verify_signed_lifecycle(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,10 +31,31 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
+class TenantRef:
+    """What a request needs to know about its tenant: immutable, safe to cache and share."""
+
+    id: int
+    client_key: str
+    base_url: str
+    installed: bool
+    enabled: bool
+
+    @property
+    def active(self) -> bool:
+        return self.installed and self.enabled
+
+
+@dataclass(frozen=True, slots=True)
+class _Credentials:
+    tenant: TenantRef
+    shared_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectContext:
     """Who is calling: the tenant (Jira site) and, when a user is logged in, their accountId."""
 
-    tenant: Tenant
+    tenant: TenantRef
     account_id: str | None
     claims: VerifiedClaims
 
@@ -115,8 +136,7 @@ async def record_enabled(
 
 
 async def authenticate(
-    session: AsyncSession,
-    secrets: SecretBox,
+    runtime: Runtime,
     token: str,
     *,
     expected_qsh: str | None,
@@ -131,19 +151,51 @@ async def authenticate(
     unverified = read_unverified(token)
     if unverified.algorithm != SYMMETRIC_ALGORITHM:
         raise AuthenticationError("The JWT is signed with an algorithm we do not accept.")
-    tenant = await repository.get_by_client_key(session, unverified.issuer)
-    if tenant is None:
+    credentials = await _credentials(runtime, unverified.issuer)
+    if credentials is None:
         raise UnknownInstallationError("The app is not installed on this Jira site.")
     claims = verify_symmetric(
-        token,
-        shared_secret(secrets, tenant),
+        unverified,
+        credentials.shared_secret,
         expected_qsh=expected_qsh,
         accept_context_qsh=accept_context_qsh,
     )
+    tenant = credentials.tenant
     if require_active and not tenant.active:
         state = "uninstalled" if not tenant.installed else "disabled"
         raise InactiveInstallationError(f"The app is {state} on this Jira site.")
     return ConnectContext(tenant=tenant, account_id=claims.subject, claims=claims)
+
+
+async def _credentials(runtime: Runtime, client_key: str) -> _Credentials | None:
+    cache = runtime.tenant_auth_cache
+    cached: _Credentials | None = cache.get(client_key)
+    if cached is not None:
+        return cached
+    async with runtime.sessions() as session:
+        tenant = await repository.get_by_client_key(session, client_key)
+    if tenant is None:
+        return None
+    credentials = _Credentials(
+        tenant=TenantRef(
+            id=tenant.id,
+            client_key=tenant.client_key,
+            base_url=tenant.base_url,
+            installed=tenant.installed,
+            enabled=tenant.enabled,
+        ),
+        shared_secret=shared_secret(runtime.secrets, tenant),
+    )
+    cache.put(client_key, credentials)
+    return credentials
+
+
+async def forget_credentials(runtime: Runtime, client_key: str) -> None:
+    """After a lifecycle change this process must not go on using what it cached. Called
+    before the commit and again after it (as a background task), so that a request racing
+    the change cannot cache the old row for the cache's lifetime. Async only so that it
+    runs on the event loop, where the cache lives."""
+    runtime.tenant_auth_cache.discard(client_key)
 
 
 def check_lifecycle_issuer(context: ConnectContext, payload: LifecyclePayload) -> None:

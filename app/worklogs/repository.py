@@ -38,10 +38,11 @@ def _chunks(rows: Sequence[T], size: int = _ROWS_PER_STATEMENT) -> Iterable[Sequ
 async def ensure_issues(session: AsyncSession, tenant_id: int, issue_ids: Iterable[int]) -> None:
     """Placeholder rows for issues not seen before (filled in later, in bulk)."""
     rows = [{"tenant_id": tenant_id, "id": i} for i in sorted(set(issue_ids))]
-    insert = _insert(session)
-    for chunk in _chunks(rows):
-        statement = insert(JiraIssue).values(chunk).on_conflict_do_nothing()
-        await session.execute(statement)
+    if rows:
+        # One cached statement run over many parameter sets (executemany): compiling a
+        # fresh multi-row VALUES for every batch costs more than writing it.
+        statement = _insert(session)(JiraIssue.__table__).on_conflict_do_nothing()
+        await session.execute(statement, rows)
 
 
 def _worklog_row(tenant_id: int, facts: WorklogFacts, now: datetime) -> dict[str, Any]:
@@ -94,18 +95,16 @@ async def upsert_worklogs(
         if seen is None or seen.updated_at <= facts.updated_at:
             newest[facts.id] = facts
     rows = [_worklog_row(tenant_id, f, now) for f in newest.values()]
-    insert = _insert(session)
-    for chunk in _chunks(rows):
-        statement = insert(Worklog).values(chunk)
-        statement = statement.on_conflict_do_update(
-            index_elements=[Worklog.tenant_id, Worklog.id],
-            set_={column: statement.excluded[column] for column in _JIRA_OWNED},
-            where=and_(
-                Worklog.jira_updated_at <= statement.excluded.jira_updated_at,
-                Worklog.deleted_in_jira_at.is_(None),
-            ),
-        )
-        await session.execute(statement)
+    statement = _insert(session)(Worklog.__table__)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Worklog.tenant_id, Worklog.id],
+        set_={column: statement.excluded[column] for column in _JIRA_OWNED},
+        where=and_(
+            Worklog.jira_updated_at <= statement.excluded.jira_updated_at,
+            Worklog.deleted_in_jira_at.is_(None),
+        ),
+    )
+    await session.execute(statement, rows)
 
 
 async def tombstone_worklog(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import Unprocessable
 from app.timeutil import utc_now
 from app.worklogs import repository
-from app.worklogs.jira_format import jira_id, parse_worklog
+from app.worklogs.jira_format import WorklogFacts, jira_id, parse_worklog
 from app.worklogs.models import JiraIssue, Worklog, WorklogSync
 
 logger = logging.getLogger(__name__)
@@ -26,32 +27,58 @@ MAX_PAGE = 500
 DEFAULT_PAGE = 100
 
 
-async def apply_webhook(session: AsyncSession, tenant_id: int, payload: object) -> str:
-    """Apply one Jira worklog webhook; returns the event name. Idempotent, order-safe."""
+@dataclass(frozen=True, slots=True)
+class WorklogEvent:
+    """A validated webhook: the worklog as Jira has it now, or its deletion."""
+
+    name: str
+    worklog: WorklogFacts | None
+    deleted_id: int | None
+    at: datetime
+
+
+def parse_webhook(payload: object) -> WorklogEvent:
+    """Validate a Jira worklog webhook; bad input is refused here, before anything is written."""
     if not isinstance(payload, dict):
         raise Unprocessable("The webhook body must be a JSON object.", code="invalid_webhook")
     event = payload.get("webhookEvent")
     if event not in WORKLOG_EVENTS:
         raise Unprocessable(f"Unexpected webhook event {event!r}.", code="invalid_webhook")
     worklog = payload.get("worklog")
-    if event == "worklog_deleted":
-        await _apply_deletion(session, tenant_id, worklog, _event_time(payload))
-    else:
-        await repository.upsert_worklogs(session, tenant_id, [parse_worklog(worklog)])
-    return str(event)
-
-
-async def _apply_deletion(
-    session: AsyncSession, tenant_id: int, worklog: object, deleted_at: datetime
-) -> None:
+    at = _event_time(payload)
+    if event != "worklog_deleted":
+        return WorklogEvent(str(event), parse_worklog(worklog), None, at)
     try:
-        facts = parse_worklog(worklog)
+        return WorklogEvent(str(event), parse_worklog(worklog), None, at)
     except Unprocessable:
         # A deletion needs only the id; a thin payload still removes the worklog.
         worklog_id = jira_id(worklog.get("id") if isinstance(worklog, dict) else None, "worklog")
-        await repository.tombstone_worklog_ids(session, tenant_id, [worklog_id], deleted_at)
-        return
-    await repository.tombstone_worklog(session, tenant_id, facts, deleted_at)
+        return WorklogEvent(str(event), None, worklog_id, at)
+
+
+async def apply_events(session: AsyncSession, events: Sequence[tuple[int, WorklogEvent]]) -> None:
+    """Write many tenants' events in one transaction. Order within the batch does not matter:
+    the newer `updated` wins and a tombstone is final, whichever is written first."""
+    upserts: dict[int, list[WorklogFacts]] = {}
+    for tenant_id, event in events:
+        if event.name != "worklog_deleted" and event.worklog is not None:
+            upserts.setdefault(tenant_id, []).append(event.worklog)
+    for tenant_id, worklogs in upserts.items():
+        await repository.upsert_worklogs(session, tenant_id, worklogs)
+    for tenant_id, event in events:
+        if event.name != "worklog_deleted":
+            continue
+        if event.worklog is not None:
+            await repository.tombstone_worklog(session, tenant_id, event.worklog, event.at)
+        elif event.deleted_id is not None:
+            await repository.tombstone_worklog_ids(session, tenant_id, [event.deleted_id], event.at)
+
+
+async def apply_webhook(session: AsyncSession, tenant_id: int, payload: object) -> str:
+    """Apply one Jira worklog webhook; returns the event name. Idempotent, order-safe."""
+    event = parse_webhook(payload)
+    await apply_events(session, [(tenant_id, event)])
+    return event.name
 
 
 def _event_time(payload: dict[str, Any]) -> datetime:
