@@ -45,3 +45,10 @@ class Unprocessable(AppError):
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
+
+
+class ServiceUnavailable(AppError):
+    """Something we depend on (Jira, QuickBooks) did not answer; retrying later may work."""
+
+    status_code = 503
+    code = "service_unavailable"

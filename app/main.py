@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.billing.routes import router as billing_router
 from app.db import WriterLock
 from app.errors import AppError, error_body
 from app.pages.routes import router as pages_router
@@ -107,6 +108,7 @@ def create_app(
     app.include_router(connect_router)
     app.include_router(pages_router)
     app.include_router(worklogs_router)
+    app.include_router(billing_router)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
 
     @app.get("/healthz", tags=["ops"])

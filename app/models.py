@@ -1,7 +1,8 @@
 """Every model, imported in one place so Alembic and the tests see the whole schema."""
 
+from app.billing.models import BillingSettings, Client
 from app.db import Base
 from app.tenants.models import Tenant
 from app.worklogs.models import JiraIssue, Worklog, WorklogSync
 
-__all__ = ["Base", "JiraIssue", "Tenant", "Worklog", "WorklogSync"]
+__all__ = ["Base", "BillingSettings", "Client", "JiraIssue", "Tenant", "Worklog", "WorklogSync"]

@@ -26,6 +26,7 @@ from connect.jira import JiraClient
 
 USER_AGENT = "Worklog360/0.1 (+atlassian-connect)"
 TENANT_AUTH_TTL_SECONDS = 10.0
+PERMISSION_TTL_SECONDS = 300.0
 
 
 TenantHook = Callable[[int], Awaitable[None]]
@@ -54,6 +55,10 @@ class Runtime:
     # in this process; other processes see a change within the TTL.
     tenant_auth_cache: TTLCache[str, Any] = field(
         default_factory=lambda: TTLCache(TENANT_AUTH_TTL_SECONDS)
+    )
+    # Jira's answer to "may this user change billing data?", for at most five minutes.
+    permission_cache: TTLCache[tuple[int, str, str | None], bool] = field(
+        default_factory=lambda: TTLCache(PERMISSION_TTL_SECONDS)
     )
 
 

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.tenants.models import Tenant
 from app.worklogs.jira_format import adf_to_text, parse_jira_datetime
-from app.worklogs.models import WorklogSync
+from app.worklogs.models import Worklog, WorklogSync
 from app.worklogs.sync import run_worklog_sync
 from sandbox.jira import Site
 from sandbox.jira.seeding import seed_site
@@ -378,3 +378,38 @@ async def eventually(
 async def _cursor(world: World) -> int:
     async with world.runtime.sessions() as session:
         return (await session.execute(select(WorklogSync.updated_cursor_ms))).scalar_one()
+
+
+async def test_one_sites_backfill_does_not_hold_up_another_sites_webhooks(world: World) -> None:
+    other = world.jira.add_site("https://globex.atlassian.net")
+    other.add_user("Globex Admin", account_id="user-admin", global_permissions=["ADMINISTER"])
+    other.add_user("Gus", account_id="user-2")
+    await world.install(other)
+    await world.settle()
+    seed_site(world.site, issues=20, worklogs=2500)
+    stalled = asyncio.Event()
+    never = asyncio.Event()
+
+    async def acme_hangs_in_jira(_seconds: float) -> None:
+        stalled.set()
+        await never.wait()
+
+    world.jira.sleep = acme_hangs_in_jira
+    world.site.faults.latency_seconds = 0.001  # only acme's calls go through the hang
+    await world.install()  # acme's backfill starts and hangs inside Jira
+    await stalled.wait()
+
+    other.add_project("GLX", "Globex")
+    issue = other.add_issue("GLX", "Busy").id
+    for n in range(20):
+        other.add_worklog(
+            issue, "user-2", started="2026-11-04T09:00:00.000+0000", time_spent_seconds=600 + n
+        )
+    results = await world.jira.deliver_webhooks(other)
+    assert len(results) == 20 and all(r.status_code == 204 for r in results)
+    async with world.runtime.sessions() as session:
+        stored = (await session.execute(select(func.count()).select_from(Worklog))).scalar_one()
+    assert stored == 20
+    never.set()
+    world.jira.sleep = asyncio.sleep
+    world.site.faults.latency_seconds = 0.0

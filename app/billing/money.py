@@ -1,0 +1,48 @@
+"""The money and hours rules, in one place. Decimal only; never float.
+
+* amounts have 2 places, rounded half up;
+* hours are seconds / 3600 to 2 places, half up;
+* a line's amount is exactly round_half_up(hours * rate, 2), so QuickBooks' own check
+  Amount = Qty * UnitPrice holds for what we send.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+CENT = Decimal("0.01")
+SECONDS_PER_HOUR = Decimal(3600)
+MAX_RATE = Decimal("100000.00")  # an hourly rate above this is a typo, not a price
+
+
+class RoundingMode(StrEnum):
+    NONE = "none"
+    UP = "up"
+    NEAREST = "nearest"
+
+
+def money(value: Decimal | int | str) -> Decimal:
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def hours(seconds: int) -> Decimal:
+    return (Decimal(seconds) / SECONDS_PER_HOUR).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def line_amount(billed_hours: Decimal, rate: Decimal) -> Decimal:
+    return (billed_hours * rate).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def billed_seconds(seconds: int, rounding_minutes: int, mode: RoundingMode) -> int:
+    """One worklog's billable seconds under the tenant's rounding rule.
+
+    `up` rounds each worklog up to the next multiple of the step; `nearest` to the closest
+    one, halves up (7.5 minutes on a 15-minute step is 15, 7 minutes is 0).
+    """
+    if mode is RoundingMode.NONE or rounding_minutes <= 0 or seconds <= 0:
+        return seconds
+    step = rounding_minutes * 60
+    if mode is RoundingMode.UP:
+        return int((Decimal(seconds) / step).to_integral_value(ROUND_CEILING)) * step
+    return int((Decimal(seconds) / step).to_integral_value(ROUND_HALF_UP)) * step

@@ -1,0 +1,169 @@
+"""Billing's API shapes. Money travels as a string with two decimals; input may be a string
+or a JSON number with at most two decimals, never more precision than a cent."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Self
+
+import pycountry
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    model_validator,
+)
+
+from app.billing.models import BillingSettings, Client
+from app.billing.money import MAX_RATE, RoundingMode
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PREFIX = re.compile(r"^[A-Za-z0-9\-_/.#]*$")
+# QuickBooks' DocNumber holds 21 characters: a prefix of at most 12 and a sequence of at most
+# 9 digits can never make a longer invoice number.
+MAX_PREFIX = 12
+MAX_SEQUENCE = 999_999_999
+
+
+def _currency(code: str) -> str:
+    code = code.strip().upper()
+    if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
+        raise ValueError(f"'{code}' is not an ISO 4217 currency code")
+    return code
+
+
+def _email(value: str | None) -> str | None:
+    if value is None or value.strip() == "":
+        return None
+    value = value.strip()
+    if not _EMAIL.fullmatch(value):
+        raise ValueError("is not an email address")
+    return value
+
+
+def _no_blank(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("may not be blank")
+    return value
+
+
+def _money_text(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+Rate = Annotated[
+    Decimal,
+    Field(ge=0, le=MAX_RATE, decimal_places=2, allow_inf_nan=False),
+]
+MoneyOut = Annotated[Decimal | None, PlainSerializer(_money_text, return_type=str | None)]
+Currency = Annotated[str, AfterValidator(_currency)]
+Email = Annotated[str | None, Field(max_length=254), AfterValidator(_email)]
+Name = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_blank)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ClientIn(_Input):
+    name: Name
+    currency: Currency
+    hourly_rate: Rate | None = None
+    billing_email: Email = None
+    address: Annotated[str | None, Field(max_length=2000)] = None
+
+
+class ClientPatch(_Input):
+    name: Name | None = None
+    currency: Currency | None = None
+    hourly_rate: Rate | None = None
+    billing_email: Email = None
+    address: Annotated[str | None, Field(max_length=2000)] = None
+
+
+class QuickBooksCustomerLink(BaseModel):
+    customer_id: str
+    display_name: str | None
+
+
+class ClientOut(BaseModel):
+    id: int
+    name: str
+    currency: str
+    hourly_rate: MoneyOut
+    billing_email: str | None
+    address: str | None
+    quickbooks: QuickBooksCustomerLink | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, client: Client) -> ClientOut:
+        return cls(
+            id=client.id,
+            name=client.name,
+            currency=client.currency,
+            hourly_rate=client.hourly_rate,
+            billing_email=client.billing_email,
+            address=client.address,
+            quickbooks=None,
+            created_at=client.created_at,
+            updated_at=client.updated_at,
+        )
+
+
+class ClientPage(BaseModel):
+    items: list[ClientOut]
+    next_cursor: str | None
+
+
+class SettingsOut(BaseModel):
+    invoice_number_prefix: str
+    next_invoice_number: int
+    rounding_minutes: int
+    rounding_mode: RoundingMode
+    default_hourly_rate: MoneyOut
+    default_due_days: int
+    billing_group: str | None
+    quickbooks_item_id: str | None
+    quickbooks_tax_code_id: str | None
+
+    @classmethod
+    def of(cls, settings: BillingSettings) -> SettingsOut:
+        return cls(
+            invoice_number_prefix=settings.invoice_number_prefix,
+            next_invoice_number=settings.next_invoice_number,
+            rounding_minutes=settings.rounding_minutes,
+            rounding_mode=RoundingMode(settings.rounding_mode),
+            default_hourly_rate=settings.default_hourly_rate,
+            default_due_days=settings.default_due_days,
+            billing_group=settings.billing_group,
+            quickbooks_item_id=settings.quickbooks_item_id,
+            quickbooks_tax_code_id=settings.quickbooks_tax_code_id,
+        )
+
+
+class SettingsPatch(_Input):
+    invoice_number_prefix: Annotated[
+        str | None, Field(max_length=MAX_PREFIX, pattern=_PREFIX.pattern)
+    ] = None
+    next_invoice_number: Annotated[int | None, Field(ge=1, le=MAX_SEQUENCE)] = None
+    rounding_minutes: Annotated[int | None, Field(ge=0, le=240)] = None
+    rounding_mode: RoundingMode | None = None
+    default_hourly_rate: Rate | None = None
+    default_due_days: Annotated[int | None, Field(ge=0, le=365)] = None
+    billing_group: Annotated[str | None, Field(max_length=255)] = None
+    quickbooks_item_id: Annotated[str | None, Field(max_length=64)] = None
+    quickbooks_tax_code_id: Annotated[str | None, Field(max_length=64)] = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("name at least one setting to change")
+        return self
