@@ -1,8 +1,27 @@
 """Every model, imported in one place so Alembic and the tests see the whole schema."""
 
-from app.billing.models import BillingSettings, Client
+from app.billing.models import (
+    BillingSettings,
+    Budget,
+    BudgetMemberRate,
+    BudgetProject,
+    Client,
+    WorklogAssignment,
+)
 from app.db import Base
 from app.tenants.models import Tenant
 from app.worklogs.models import JiraIssue, Worklog, WorklogSync
 
-__all__ = ["Base", "BillingSettings", "Client", "JiraIssue", "Tenant", "Worklog", "WorklogSync"]
+__all__ = [
+    "Base",
+    "BillingSettings",
+    "Budget",
+    "BudgetMemberRate",
+    "BudgetProject",
+    "Client",
+    "JiraIssue",
+    "Tenant",
+    "Worklog",
+    "WorklogAssignment",
+    "WorklogSync",
+]

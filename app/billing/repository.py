@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.billing.models import BillingSettings, Client
+from app.billing.models import (
+    BillingSettings,
+    Budget,
+    BudgetMemberRate,
+    BudgetProject,
+    Client,
+    WorklogAssignment,
+)
+from app.timeutil import utc_now
+from app.worklogs.models import JiraIssue, Worklog
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -51,3 +61,189 @@ async def clients(
         statement = statement.where(Client.name_key.contains(query.casefold(), autoescape=True))
     result = await session.execute(statement.order_by(Client.id).limit(limit))
     return list(result.scalars())
+
+
+# --- budgets ---------------------------------------------------------------------------------
+
+
+async def budget(session: AsyncSession, tenant_id: int, budget_id: int) -> Budget | None:
+    result = await session.execute(
+        select(Budget).where(Budget.tenant_id == tenant_id, Budget.id == budget_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def budgets(
+    session: AsyncSession, tenant_id: int, *, after_id: int, limit: int, client_id: int | None
+) -> list[Budget]:
+    statement = select(Budget).where(Budget.tenant_id == tenant_id, Budget.id > after_id)
+    if client_id is not None:
+        statement = statement.where(Budget.client_id == client_id)
+    result = await session.execute(statement.order_by(Budget.id).limit(limit))
+    return list(result.scalars())
+
+
+async def project_keys(
+    session: AsyncSession, tenant_id: int, budget_ids: Sequence[int]
+) -> dict[int, list[str]]:
+    result = await session.execute(
+        select(BudgetProject.budget_id, BudgetProject.project_key)
+        .where(BudgetProject.tenant_id == tenant_id, BudgetProject.budget_id.in_(budget_ids))
+        .order_by(BudgetProject.project_key)
+    )
+    keys: dict[int, list[str]] = {i: [] for i in budget_ids}
+    for budget_id, key in result.all():
+        keys[budget_id].append(key)
+    return keys
+
+
+async def replace_project_keys(
+    session: AsyncSession, tenant_id: int, budget_id: int, keys: Sequence[str]
+) -> None:
+    await session.execute(
+        delete(BudgetProject).where(
+            BudgetProject.tenant_id == tenant_id, BudgetProject.budget_id == budget_id
+        )
+    )
+    session.add_all(
+        BudgetProject(tenant_id=tenant_id, budget_id=budget_id, project_key=key)
+        for key in sorted(set(keys))
+    )
+    await session.flush()
+
+
+async def member_rates(
+    session: AsyncSession, tenant_id: int, budget_id: int
+) -> list[BudgetMemberRate]:
+    result = await session.execute(
+        select(BudgetMemberRate)
+        .where(BudgetMemberRate.tenant_id == tenant_id, BudgetMemberRate.budget_id == budget_id)
+        .order_by(BudgetMemberRate.account_id, BudgetMemberRate.effective_from)
+    )
+    return list(result.scalars())
+
+
+async def replace_member_rates(
+    session: AsyncSession, tenant_id: int, budget_id: int, rates: Sequence[dict[str, Any]]
+) -> None:
+    await session.execute(
+        delete(BudgetMemberRate).where(
+            BudgetMemberRate.tenant_id == tenant_id, BudgetMemberRate.budget_id == budget_id
+        )
+    )
+    session.add_all(
+        BudgetMemberRate(tenant_id=tenant_id, budget_id=budget_id, **rate) for rate in rates
+    )
+    await session.flush()
+
+
+# --- which budget a worklog belongs to ------------------------------------------------------
+
+
+def auto_budget_id() -> Any:
+    """The budget a worklog falls into by itself (a correlated scalar subquery over the
+    worklog and its issue): project among the budget's, work day inside its period; the
+    budget that started last wins, then the one created last."""
+    return (
+        select(Budget.id)
+        .join(
+            BudgetProject,
+            and_(BudgetProject.tenant_id == Budget.tenant_id, BudgetProject.budget_id == Budget.id),
+        )
+        .where(
+            Budget.tenant_id == Worklog.tenant_id,
+            BudgetProject.project_key == JiraIssue.project_key,
+            Budget.starts_on <= Worklog.started_on,
+            or_(Budget.ends_on.is_(None), Budget.ends_on >= Worklog.started_on),
+        )
+        .order_by(Budget.starts_on.desc(), Budget.id.desc())
+        .limit(1)
+        .correlate(Worklog, JiraIssue)
+        .scalar_subquery()
+    )
+
+
+def effective_budget_id() -> Any:
+    """A person's choice if there is one (even "none"), otherwise the automatic match."""
+    return case(
+        (WorklogAssignment.worklog_id.is_not(None), WorklogAssignment.budget_id),
+        else_=auto_budget_id(),
+    )
+
+
+async def budget_hours(
+    session: AsyncSession, tenant_id: int, budget_ids: Sequence[int]
+) -> dict[int, tuple[int, int]]:
+    """(seconds logged, seconds billable) per budget, in one grouped query."""
+    if not budget_ids:
+        return {}
+    effective = effective_budget_id()
+    inner = (
+        select(
+            effective.label("budget_id"),
+            Worklog.time_spent_seconds.label("seconds"),
+            Worklog.billable.label("billable"),
+        )
+        .select_from(Worklog)
+        .join(
+            JiraIssue,
+            and_(JiraIssue.tenant_id == Worklog.tenant_id, JiraIssue.id == Worklog.issue_id),
+        )
+        .outerjoin(
+            WorklogAssignment,
+            and_(
+                WorklogAssignment.tenant_id == Worklog.tenant_id,
+                WorklogAssignment.worklog_id == Worklog.id,
+            ),
+        )
+        .where(Worklog.tenant_id == tenant_id, Worklog.deleted_in_jira_at.is_(None))
+        .subquery()
+    )
+    result = await session.execute(
+        select(
+            inner.c.budget_id,
+            func.sum(inner.c.seconds),
+            func.sum(case((inner.c.billable.is_(True), inner.c.seconds), else_=0)),
+        )
+        .where(inner.c.budget_id.in_(budget_ids))
+        .group_by(inner.c.budget_id)
+    )
+    return {row[0]: (int(row[1] or 0), int(row[2] or 0)) for row in result.all()}
+
+
+async def live_worklog_ids(
+    session: AsyncSession, tenant_id: int, worklog_ids: Sequence[int]
+) -> set[int]:
+    result = await session.execute(
+        select(Worklog.id).where(
+            Worklog.tenant_id == tenant_id,
+            Worklog.id.in_(worklog_ids),
+            Worklog.deleted_in_jira_at.is_(None),
+        )
+    )
+    return set(result.scalars())
+
+
+async def set_assignments(
+    session: AsyncSession,
+    tenant_id: int,
+    worklog_ids: Sequence[int],
+    budget_id: int | None,
+    assigned_by: str | None,
+) -> None:
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "worklog_id": worklog_id,
+            "budget_id": budget_id,
+            "assigned_by": assigned_by,
+            "assigned_at": utc_now(),
+        }
+        for worklog_id in worklog_ids
+    ]
+    statement = _insert(session)(WorklogAssignment.__table__)
+    statement = statement.on_conflict_do_update(
+        index_elements=["tenant_id", "worklog_id"],
+        set_={c: statement.excluded[c] for c in ("budget_id", "assigned_by", "assigned_at")},
+    )
+    await session.execute(statement, rows)

@@ -9,16 +9,28 @@ from fastapi import APIRouter, Query, Response
 
 from app.billing import service
 from app.billing.schemas import (
+    AssignmentIn,
+    AssignmentOut,
+    BudgetIn,
+    BudgetKind,
+    BudgetOut,
+    BudgetPage,
+    BudgetPatch,
     ClientIn,
     ClientOut,
     ClientPage,
     ClientPatch,
+    MemberRate,
+    RateCard,
     SettingsOut,
     SettingsPatch,
+    UnassignmentIn,
 )
+from app.billing.service import BudgetView
 from app.dependencies import RuntimeDep, SessionDep
 from app.tenants.auth import ApiContext
 from app.tenants.permissions import require_billing_editor
+from app.worklogs.service import hours
 
 router = APIRouter(prefix="/api", tags=["billing"])
 
@@ -87,3 +99,105 @@ async def delete_client(
     await _require_editor(runtime, session, context)
     await service.delete_client(session, context.tenant.id, client_id)
     return Response(status_code=204)
+
+
+def _budget_out(view: BudgetView) -> BudgetOut:
+    budget = view.budget
+    logged = hours(view.seconds_logged)
+    return BudgetOut(
+        id=budget.id,
+        client_id=budget.client_id,
+        name=budget.name,
+        kind=BudgetKind(budget.kind),
+        project_keys=view.project_keys,
+        hourly_rate=budget.hourly_rate,
+        hours_cap=budget.hours_cap,
+        amount_cap=budget.amount_cap,
+        starts_on=budget.starts_on,
+        ends_on=budget.ends_on,
+        hours_logged=logged,
+        hours_billable=hours(view.seconds_billable),
+        hours_remaining=None if budget.hours_cap is None else budget.hours_cap - logged,
+        created_at=budget.created_at,
+        updated_at=budget.updated_at,
+    )
+
+
+@router.get("/budgets", response_model=BudgetPage)
+async def list_budgets(
+    context: ApiContext,
+    session: SessionDep,
+    client_id: int | None = None,
+    cursor: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> BudgetPage:
+    views, next_cursor = await service.list_budgets(
+        session, context.tenant.id, cursor=cursor, limit=limit, client_id=client_id
+    )
+    return BudgetPage(items=[_budget_out(v) for v in views], next_cursor=next_cursor)
+
+
+@router.post("/budgets", response_model=BudgetOut, status_code=201)
+async def create_budget(
+    data: BudgetIn, context: ApiContext, session: SessionDep, runtime: RuntimeDep
+) -> BudgetOut:
+    await _require_editor(runtime, session, context)
+    return _budget_out(await service.create_budget(session, context.tenant.id, data))
+
+
+@router.get("/budgets/{budget_id}", response_model=BudgetOut)
+async def read_budget(budget_id: int, context: ApiContext, session: SessionDep) -> BudgetOut:
+    return _budget_out(await service.view_budget(session, context.tenant.id, budget_id))
+
+
+@router.patch("/budgets/{budget_id}", response_model=BudgetOut)
+async def change_budget(
+    budget_id: int,
+    patch: BudgetPatch,
+    context: ApiContext,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> BudgetOut:
+    await _require_editor(runtime, session, context)
+    return _budget_out(await service.update_budget(session, context.tenant.id, budget_id, patch))
+
+
+@router.get("/budgets/{budget_id}/rates", response_model=RateCard)
+async def read_rate_card(budget_id: int, context: ApiContext, session: SessionDep) -> RateCard:
+    rates = await service.member_rates(session, context.tenant.id, budget_id)
+    return RateCard(items=[MemberRate.model_validate(r, from_attributes=True) for r in rates])
+
+
+@router.put("/budgets/{budget_id}/rates", response_model=RateCard)
+async def replace_rate_card(
+    budget_id: int,
+    rates: list[MemberRate],
+    context: ApiContext,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> RateCard:
+    await _require_editor(runtime, session, context)
+    saved = await service.replace_member_rates(session, context.tenant.id, budget_id, rates)
+    return RateCard(items=[MemberRate.model_validate(r, from_attributes=True) for r in saved])
+
+
+@router.post("/worklogs/assign", response_model=AssignmentOut)
+async def assign_worklogs(
+    data: AssignmentIn, context: ApiContext, session: SessionDep, runtime: RuntimeDep
+) -> AssignmentOut:
+    await _require_editor(runtime, session, context)
+    ids = await service.assign_worklogs(
+        session, context.tenant.id, data.budget_id, data.worklog_ids, by=context.account_id
+    )
+    return AssignmentOut(budget_id=data.budget_id, worklog_ids=[str(i) for i in ids])
+
+
+@router.post("/worklogs/unassign", response_model=AssignmentOut)
+async def unassign_worklogs(
+    data: UnassignmentIn, context: ApiContext, session: SessionDep, runtime: RuntimeDep
+) -> AssignmentOut:
+    await _require_editor(runtime, session, context)
+    ids = await service.assign_worklogs(
+        session, context.tenant.id, None, data.worklog_ids, by=context.account_id
+    )
+    return AssignmentOut(budget_id=None, worklog_ids=[str(i) for i in ids])

@@ -4,8 +4,9 @@ or a JSON number with at most two decimals, never more precision than a cent."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Self
 
 import pycountry
@@ -167,3 +168,105 @@ class SettingsPatch(_Input):
         if not self.model_fields_set:
             raise ValueError("name at least one setting to change")
         return self
+
+
+class BudgetKind(StrEnum):
+    TIME_AND_MATERIALS = "time_and_materials"
+    RETAINER = "retainer"
+
+
+# Jira project keys: an upper-case letter, then upper-case letters, digits or underscores.
+ProjectKey = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,254}$")]
+Hours = Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), decimal_places=2)]
+Amount = Annotated[Decimal, Field(ge=0, le=Decimal("1000000000"), decimal_places=2)]
+ProjectKeys = Annotated[list[ProjectKey], Field(min_length=1, max_length=50)]
+
+
+def _check_period(starts_on: date | None, ends_on: date | None) -> None:
+    if starts_on and ends_on and ends_on < starts_on:
+        raise ValueError("ends_on is before starts_on")
+
+
+class BudgetIn(_Input):
+    client_id: int
+    name: Name
+    kind: BudgetKind = BudgetKind.TIME_AND_MATERIALS
+    project_keys: ProjectKeys
+    hourly_rate: Rate | None = None
+    hours_cap: Hours | None = None
+    amount_cap: Amount | None = None
+    starts_on: date
+    ends_on: date | None = None
+
+    @model_validator(mode="after")
+    def _period(self) -> Self:
+        _check_period(self.starts_on, self.ends_on)
+        return self
+
+
+class BudgetPatch(_Input):
+    name: Name | None = None
+    kind: BudgetKind | None = None
+    project_keys: ProjectKeys | None = None
+    hourly_rate: Rate | None = None
+    hours_cap: Hours | None = None
+    amount_cap: Amount | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+HoursOut = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]
+
+
+class BudgetOut(BaseModel):
+    id: int
+    client_id: int
+    name: str
+    kind: BudgetKind
+    project_keys: list[str]
+    hourly_rate: MoneyOut
+    hours_cap: MoneyOut
+    amount_cap: MoneyOut
+    starts_on: date
+    ends_on: date | None
+    hours_logged: HoursOut
+    hours_billable: HoursOut
+    hours_remaining: MoneyOut
+    created_at: datetime
+    updated_at: datetime
+
+
+class BudgetPage(BaseModel):
+    items: list[BudgetOut]
+    next_cursor: str | None
+
+
+class MemberRate(_Input):
+    account_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    hourly_rate: Rate
+    effective_from: date
+
+
+class RateCard(BaseModel):
+    items: list[MemberRate]
+
+
+class AssignmentIn(_Input):
+    budget_id: int
+    worklog_ids: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^\d{1,18}$")]],
+        Field(min_length=1, max_length=1000),
+    ]
+
+
+class UnassignmentIn(_Input):
+    budget_id: int | None = None
+    worklog_ids: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^\d{1,18}$")]],
+        Field(min_length=1, max_length=1000),
+    ]
+
+
+class AssignmentOut(BaseModel):
+    budget_id: int | None
+    worklog_ids: list[str]

@@ -1,13 +1,24 @@
-"""Billing rules: settings and clients (budgets, rates and invoices build on these)."""
+"""Billing rules: settings, clients, budgets, rate cards and worklog assignment."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing import repository
-from app.billing.models import BillingSettings, Client
+from app.billing.models import BillingSettings, Budget, BudgetMemberRate, Client
 from app.billing.money import RoundingMode
-from app.billing.schemas import ClientIn, ClientPatch, SettingsPatch
+from app.billing.schemas import (
+    BudgetIn,
+    BudgetKind,
+    BudgetPatch,
+    ClientIn,
+    ClientPatch,
+    MemberRate,
+    SettingsPatch,
+)
 from app.errors import Conflict, NotFound, Unprocessable
 
 
@@ -104,6 +115,11 @@ async def update_client(
 
 async def delete_client(session: AsyncSession, tenant_id: int, client_id: int) -> None:
     client = await get_client(session, tenant_id, client_id)
+    if await repository.budgets(session, tenant_id, after_id=0, limit=1, client_id=client_id):
+        raise Conflict(
+            f"'{client.name}' still has budgets; delete or move them first.",
+            code="client_has_budgets",
+        )
     await session.delete(client)
     await session.flush()
 
@@ -116,3 +132,138 @@ async def _check_name_free(
         raise Conflict(
             f"A client named '{existing.name}' already exists.", code="client_name_taken"
         )
+
+
+# --- budgets ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetView:
+    budget: Budget
+    project_keys: list[str]
+    seconds_logged: int
+    seconds_billable: int
+
+
+async def _views(session: AsyncSession, tenant_id: int, budgets: list[Budget]) -> list[BudgetView]:
+    ids = [b.id for b in budgets]
+    keys = await repository.project_keys(session, tenant_id, ids)
+    figures = await repository.budget_hours(session, tenant_id, ids)
+    return [BudgetView(b, keys.get(b.id, []), *figures.get(b.id, (0, 0))) for b in budgets]
+
+
+async def get_budget(session: AsyncSession, tenant_id: int, budget_id: int) -> Budget:
+    budget = await repository.budget(session, tenant_id, budget_id)
+    if budget is None:
+        raise NotFound(f"There is no budget {budget_id}.", code="budget_not_found")
+    return budget
+
+
+async def view_budget(session: AsyncSession, tenant_id: int, budget_id: int) -> BudgetView:
+    [view] = await _views(session, tenant_id, [await get_budget(session, tenant_id, budget_id)])
+    return view
+
+
+async def list_budgets(
+    session: AsyncSession,
+    tenant_id: int,
+    *,
+    cursor: str | None,
+    limit: int,
+    client_id: int | None,
+) -> tuple[list[BudgetView], str | None]:
+    rows = await repository.budgets(
+        session, tenant_id, after_id=_cursor_id(cursor), limit=limit + 1, client_id=client_id
+    )
+    next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
+    return await _views(session, tenant_id, rows[:limit]), next_cursor
+
+
+async def create_budget(session: AsyncSession, tenant_id: int, data: BudgetIn) -> BudgetView:
+    await get_client(session, tenant_id, data.client_id)
+    budget = Budget(
+        tenant_id=tenant_id,
+        client_id=data.client_id,
+        name=data.name,
+        kind=data.kind.value,
+        hourly_rate=data.hourly_rate,
+        hours_cap=data.hours_cap,
+        amount_cap=data.amount_cap,
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
+    )
+    session.add(budget)
+    await session.flush()
+    await repository.replace_project_keys(session, tenant_id, budget.id, data.project_keys)
+    return await view_budget(session, tenant_id, budget.id)
+
+
+async def update_budget(
+    session: AsyncSession, tenant_id: int, budget_id: int, patch: BudgetPatch
+) -> BudgetView:
+    budget = await get_budget(session, tenant_id, budget_id)
+    changes = patch.model_dump(exclude_unset=True)
+    for field in ("name", "kind", "project_keys", "starts_on"):
+        if field in changes and changes[field] is None:
+            raise Unprocessable(f"A budget needs '{field}'.", code="invalid_request")
+    starts = changes.get("starts_on", budget.starts_on)
+    ends = changes.get("ends_on", budget.ends_on)
+    if ends is not None and ends < starts:
+        raise Unprocessable("ends_on is before starts_on.", code="invalid_period")
+    keys = changes.pop("project_keys", None)
+    for field, value in changes.items():
+        setattr(budget, field, value.value if isinstance(value, BudgetKind) else value)
+    await session.flush()
+    if keys is not None:
+        await repository.replace_project_keys(session, tenant_id, budget.id, keys)
+    return await view_budget(session, tenant_id, budget.id)
+
+
+async def member_rates(
+    session: AsyncSession, tenant_id: int, budget_id: int
+) -> list[BudgetMemberRate]:
+    await get_budget(session, tenant_id, budget_id)
+    return await repository.member_rates(session, tenant_id, budget_id)
+
+
+async def replace_member_rates(
+    session: AsyncSession, tenant_id: int, budget_id: int, rates: list[MemberRate]
+) -> list[BudgetMemberRate]:
+    await get_budget(session, tenant_id, budget_id)
+    seen: set[tuple[str, date]] = set()
+    for rate in rates:
+        key = (rate.account_id, rate.effective_from)
+        if key in seen:
+            raise Unprocessable(
+                f"Two rates for {rate.account_id} start on {rate.effective_from}.",
+                code="duplicate_rate",
+            )
+        seen.add(key)
+    await repository.replace_member_rates(
+        session, tenant_id, budget_id, [r.model_dump() for r in rates]
+    )
+    return await repository.member_rates(session, tenant_id, budget_id)
+
+
+# --- assignment ------------------------------------------------------------------------------
+
+
+async def assign_worklogs(
+    session: AsyncSession,
+    tenant_id: int,
+    budget_id: int | None,
+    worklog_ids: list[str],
+    *,
+    by: str | None,
+) -> list[int]:
+    """Put worklogs in a budget by hand, or (budget_id None) in none, whatever would match
+    them automatically."""
+    if budget_id is not None:
+        await get_budget(session, tenant_id, budget_id)
+    ids = sorted({int(i) for i in worklog_ids})
+    missing = sorted(set(ids) - await repository.live_worklog_ids(session, tenant_id, ids))
+    if missing:
+        shown = ", ".join(str(i) for i in missing[:10])
+        raise NotFound(f"No such worklogs: {shown}.", code="worklog_not_found")
+    await repository.set_assignments(session, tenant_id, ids, budget_id, by)
+    return ids

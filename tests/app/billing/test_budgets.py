@@ -1,0 +1,257 @@
+"""Budgets: which worklogs fall into them by themselves, which by hand, and their figures."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from app.worklogs.models import Worklog
+from tests.support.world import World, jira_world
+
+
+@pytest.fixture
+async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    async with jira_world(database_url, tmp_path) as world:
+        site = world.site
+        site.add_project("ALPHA", "Alpha")
+        site.add_project("BETA", "Beta")
+        alpha = site.add_issue("ALPHA", "Build it").id
+        beta = site.add_issue("BETA", "Run it").id
+        for started, issue, seconds in (
+            ("2026-10-31T23:30:00.000-0200", alpha, 3600),  # Oct 31 where it was logged
+            ("2026-11-01T00:30:00.000+0100", alpha, 1800),  # Nov 1 there, Oct 31 in UTC
+            ("2026-11-15T09:00:00.000+0000", alpha, 5400),
+            ("2026-12-02T09:00:00.000+0000", alpha, 7200),
+            ("2026-11-10T09:00:00.000+0000", beta, 900),
+        ):
+            site.add_worklog(
+                issue, "user-1", started=started, time_spent_seconds=seconds, notify=False
+            )
+        world.jira.clock.advance(61)
+        await world.install()
+        await world.settle()
+        yield world
+
+
+async def client_id(world: World, name: str = "Acme") -> int:
+    response = await world.api("POST", "/api/clients", json={"name": name, "currency": "USD"})
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+async def create_budget(world: World, **fields: Any) -> dict[str, Any]:
+    body = {
+        "client_id": await client_id(world, fields.pop("client", "Acme")),
+        "name": "November",
+        "project_keys": ["ALPHA"],
+        "starts_on": "2026-11-01",
+        "ends_on": "2026-11-30",
+        **fields,
+    }
+    response = await world.api("POST", "/api/budgets", json=body)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def read(world: World, budget_id: int) -> dict[str, Any]:
+    response = await world.api("GET", f"/api/budgets/{budget_id}", account_id="user-1")
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def worklog_id(world: World, seconds: int) -> str:
+    return next(w.id for w in world.site.worklogs.values() if w.time_spent_seconds == seconds)
+
+
+async def test_worklogs_fall_into_a_budget_by_project_and_local_work_day(world: World) -> None:
+    budget = await create_budget(world, hourly_rate="120.00", hours_cap="10.00")
+    assert budget["project_keys"] == ["ALPHA"]
+    assert budget["kind"] == "time_and_materials"
+    assert budget["hourly_rate"] == "120.00"
+    # Nov 1 (00:30+01:00) and Nov 15 count; Oct 31, Dec 2 and BETA do not.
+    assert budget["hours_logged"] == "2.00"
+    assert budget["hours_billable"] == "2.00"
+    assert budget["hours_remaining"] == "8.00"
+
+
+async def test_when_budgets_overlap_the_one_that_started_last_wins(world: World) -> None:
+    whole_quarter = await create_budget(
+        world, name="Q4", starts_on="2026-10-01", ends_on="2026-12-31"
+    )
+    mid_month = await create_budget(
+        world, client="Other", name="From the 10th", starts_on="2026-11-10", ends_on=None
+    )
+    assert (await read(world, mid_month["id"]))["hours_logged"] == "3.50"  # Nov 15 + Dec 2
+    assert (await read(world, whole_quarter["id"]))["hours_logged"] == "1.50"  # Oct 31 + Nov 1
+
+
+async def test_assigning_by_hand_moves_worklogs_and_unassigning_takes_them_out(
+    world: World,
+) -> None:
+    november = await create_budget(world)
+    beta = await create_budget(world, client="Beta Inc", name="Beta", project_keys=["BETA"])
+    moved = worklog_id(world, 5400)
+    response = await world.api(
+        "POST", "/api/worklogs/assign", json={"budget_id": beta["id"], "worklog_ids": [moved]}
+    )
+    assert response.status_code == 200, response.text
+    assert (await read(world, november["id"]))["hours_logged"] == "0.50"
+    assert (await read(world, beta["id"]))["hours_logged"] == "1.75"
+
+    out = await world.api("POST", "/api/worklogs/unassign", json={"worklog_ids": [moved]})
+    assert out.status_code == 200
+    # Taken out by hand: the automatic match no longer applies either.
+    assert (await read(world, november["id"]))["hours_logged"] == "0.50"
+    assert (await read(world, beta["id"]))["hours_logged"] == "0.25"
+
+
+async def test_non_billable_and_deleted_worklogs(world: World) -> None:
+    budget = await create_budget(world)
+    async with world.runtime.sessions() as session:
+        await session.execute(
+            update(Worklog).where(Worklog.time_spent_seconds == 1800).values(billable=False)
+        )
+        await session.commit()
+    figures = await read(world, budget["id"])
+    assert (figures["hours_logged"], figures["hours_billable"]) == ("2.00", "1.50")
+    world.site.delete_worklog(worklog_id(world, 5400))
+    await world.settle()
+    assert (await read(world, budget["id"]))["hours_logged"] == "0.50"
+
+
+async def test_changing_a_budgets_period_or_projects_changes_what_falls_in(world: World) -> None:
+    budget = await create_budget(world)
+    response = await world.api(
+        "PATCH",
+        f"/api/budgets/{budget['id']}",
+        json={"project_keys": ["ALPHA", "BETA"], "ends_on": "2026-12-31", "kind": "retainer"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["project_keys"] == ["ALPHA", "BETA"]
+    assert response.json()["kind"] == "retainer"
+    assert response.json()["hours_logged"] == "4.25"
+
+
+async def test_rate_card_is_dated_and_replaced_whole(world: World) -> None:
+    budget = await create_budget(world)
+    card = [
+        {"account_id": "user-1", "hourly_rate": "100.00", "effective_from": "2026-11-01"},
+        {"account_id": "user-1", "hourly_rate": "110.00", "effective_from": "2026-11-16"},
+    ]
+    response = await world.api("PUT", f"/api/budgets/{budget['id']}/rates", json=card)
+    assert response.status_code == 200, response.text
+    read_back = await world.api("GET", f"/api/budgets/{budget['id']}/rates")
+    assert read_back.json()["items"] == card
+    duplicate = await world.api(
+        "PUT", f"/api/budgets/{budget['id']}/rates", json=[card[0], card[0]]
+    )
+    assert duplicate.status_code == 422
+    assert duplicate.json()["error"]["code"] == "duplicate_rate"
+    assert (await world.api("GET", f"/api/budgets/{budget['id']}/rates")).json()["items"] == card
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"ends_on": "2026-10-01"}, 422, "invalid_request"),
+        ({"project_keys": []}, 422, "invalid_request"),
+        ({"project_keys": ["alpha"]}, 422, "invalid_request"),
+        ({"hours_cap": "-1"}, 422, "invalid_request"),
+        ({"amount_cap": "1.001"}, 422, "invalid_request"),
+        ({"kind": "fixed"}, 422, "invalid_request"),
+        ({"client_id": 999999}, 404, "client_not_found"),
+    ],
+)
+async def test_bad_budgets_are_refused(
+    world: World, change: dict[str, Any], status: int, code: str
+) -> None:
+    body = {
+        "client_id": await client_id(world),
+        "name": "Bad",
+        "project_keys": ["ALPHA"],
+        "starts_on": "2026-11-01",
+        **change,
+    }
+    response = await world.api("POST", "/api/budgets", json=body)
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
+    assert (await world.api("GET", "/api/budgets")).json()["items"] == []
+
+
+async def test_a_patch_may_not_put_the_end_before_the_start(world: World) -> None:
+    budget = await create_budget(world)
+    response = await world.api(
+        "PATCH", f"/api/budgets/{budget['id']}", json={"starts_on": "2026-12-15"}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_period"
+    assert (await read(world, budget["id"]))["starts_on"] == "2026-11-01"
+
+
+async def test_assigning_unknown_worklogs_changes_nothing(world: World) -> None:
+    budget = await create_budget(world)
+    real = worklog_id(world, 900)
+    response = await world.api(
+        "POST",
+        "/api/worklogs/assign",
+        json={"budget_id": budget["id"], "worklog_ids": [real, "987654321"]},
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "worklog_not_found"
+    assert "987654321" in response.json()["error"]["message"]
+    assert (await read(world, budget["id"]))["hours_logged"] == "2.00"
+
+
+async def test_a_client_with_budgets_cannot_be_deleted(world: World) -> None:
+    budget = await create_budget(world)
+    response = await world.api("DELETE", f"/api/clients/{budget['client_id']}")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "client_has_budgets"
+
+
+async def test_only_billing_editors_change_budgets_and_assignments(world: World) -> None:
+    budget = await create_budget(world)
+    for method, path, body in (
+        (
+            "POST",
+            "/api/budgets",
+            {
+                "client_id": budget["client_id"],
+                "name": "X",
+                "project_keys": ["ALPHA"],
+                "starts_on": "2026-11-01",
+            },
+        ),
+        ("PATCH", f"/api/budgets/{budget['id']}", {"name": "Y"}),
+        ("PUT", f"/api/budgets/{budget['id']}/rates", []),
+        (
+            "POST",
+            "/api/worklogs/assign",
+            {"budget_id": budget["id"], "worklog_ids": [worklog_id(world, 900)]},
+        ),
+    ):
+        response = await world.api(method, path, json=body, account_id="user-1")
+        assert response.status_code == 403, (method, path)
+    assert (await read(world, budget["id"]))["name"] == "November"
+
+
+async def test_another_sites_budget_is_a_404(world: World) -> None:
+    budget = await create_budget(world)
+    other = world.jira.add_site("https://globex.atlassian.net")
+    other.add_user("Globex Admin", account_id="user-admin", global_permissions=["ADMINISTER"])
+    await world.install(other)
+    response = await world.api("GET", f"/api/budgets/{budget['id']}", site=other)
+    assert response.status_code == 404
+    assign = await world.api(
+        "POST",
+        "/api/worklogs/assign",
+        site=other,
+        json={"budget_id": budget["id"], "worklog_ids": [worklog_id(world, 900)]},
+    )
+    assert assign.status_code == 404
