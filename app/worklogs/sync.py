@@ -4,7 +4,10 @@ One run walks `/worklog/updated` from the tenant's cursor (1000 ids a page), fet
 page's worklogs with one `/worklog/list` call, resolves unseen issues in bulk, and commits the
 page's worklogs together with the advanced cursor. Then `/worklog/deleted` the same way.
 Jira I/O for page n+1 overlaps the database write of page n through a queue of depth 1, so
-memory stays flat in the number of worklogs and the run is bounded by Jira's latency.
+memory stays flat in the number of worklogs and the run is bounded by Jira's latency. Calls
+to Jira go one after another, except that the next page of ids is asked for as soon as a
+page's worklogs have arrived: its round trip overlaps parsing the page and handing it to the
+writer (and, on a page that brings new issues, looking those up).
 
 A first run is the backfill; later runs (on demand, periodic) are the reconciliation that
 catches webhooks Jira never delivered. Jira leaves out the last minute of changes; the
@@ -15,14 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import transaction
 from app.errors import Unprocessable
 from app.runtime import Runtime
+from app.tenants import repository as tenants
 from app.tenants.jira import jira_for_tenant
 from app.timeutil import utc_now
 from app.worklogs import repository
@@ -33,6 +40,7 @@ from connect.jira import JiraError, SiteJiraClient, WorklogChangesPage
 logger = logging.getLogger(__name__)
 
 STALE_RUN_AFTER = timedelta(minutes=3)
+CLOCK_SKEW_MARGIN = timedelta(minutes=10)
 
 
 @dataclass(slots=True)
@@ -43,6 +51,8 @@ class _Batch:
     page: WorklogChangesPage
     worklogs: list[WorklogFacts]
     issues: list[dict[str, Any]]
+    # Issues of `worklogs` that have a row by the time this page commits (no placeholder).
+    existing_issue_ids: set[int] = field(default_factory=set)
 
 
 async def run_worklog_sync(runtime: Runtime, tenant_id: int) -> bool:
@@ -57,7 +67,10 @@ async def run_worklog_sync(runtime: Runtime, tenant_id: int) -> bool:
         ):
             return False
         sync = await repository.get_sync(session, tenant_id)
-        cursors = (sync.updated_cursor_ms, sync.deleted_cursor_ms)
+        cursors = (
+            sync.updated_cursor_ms,
+            sync.deleted_cursor_ms or await _first_deletions_cursor(session, tenant_id),
+        )
     try:
         await _pipeline(runtime, tenant_id, jira, *cursors)
     except JiraError as exc:
@@ -72,19 +85,36 @@ async def run_worklog_sync(runtime: Runtime, tenant_id: int) -> bool:
     return True
 
 
+async def _first_deletions_cursor(session: AsyncSession, tenant_id: int) -> int:
+    """Where a first run starts reading Jira's deletions: when the site first installed the
+    app, less a margin for clock skew. Nothing deleted before that can be in the mirror
+    (Jira's worklog list leaves deleted worklogs out), and a site's whole deletion history
+    can run to hundreds of pages."""
+    tenant = await tenants.get(session, tenant_id)
+    first_installed = tenant.created_at if tenant is not None else utc_now()
+    return max(0, int((first_installed - CLOCK_SKEW_MARGIN).timestamp() * 1000))
+
+
 async def _pipeline(
     runtime: Runtime, tenant_id: int, jira: SiteJiraClient, updated_ms: int, deleted_ms: int
 ) -> None:
     queue: asyncio.Queue[_Batch | None] = asyncio.Queue(maxsize=1)
 
     async def produce() -> None:
-        async for batch in _batches(runtime, tenant_id, jira, updated_ms, deleted_ms):
-            await queue.put(batch)
+        # Closed at once if the run stops, so a read-ahead still in flight is cancelled too.
+        async with aclosing(_batches(runtime, tenant_id, jira, updated_ms, deleted_ms)) as batches:
+            async for batch in batches:
+                await queue.put(batch)
         await queue.put(None)
 
     async def consume() -> None:
+        issues_added = 0
         while (batch := await queue.get()) is not None:
             await _commit(runtime, tenant_id, batch)
+            if batch.issues:
+                issues_added += len(batch.issues)
+                async with transaction(runtime.sessions) as session:
+                    await repository.refresh_issue_statistics(session, issues_added)
 
     # A task group: if Jira fails mid-run the writer is cancelled instead of waiting for a
     # page that will never come, and a failed write stops the reader.
@@ -98,16 +128,59 @@ async def _pipeline(
 
 async def _batches(
     runtime: Runtime, tenant_id: int, jira: SiteJiraClient, updated_ms: int, deleted_ms: int
-) -> AsyncIterator[_Batch]:
+) -> AsyncGenerator[_Batch, None]:
     # Issues looked up earlier in this run: the page that carried them may not be committed
-    # yet when the next page is read, so the database alone would ask Jira twice.
+    # yet when the next page is read, so the database alone would ask Jira twice. Each was
+    # either stored (known, or saved with the page that looked it up, which commits first) or
+    # is one Jira did not return (`missing`), which gets a placeholder row instead.
     looked_up: set[int] = set()
-    async for page in jira.worklog_changes_since(updated_ms):
-        worklogs = _parse_all(await jira.worklogs_by_ids(page.worklog_ids)) if page.values else []
-        issues = await _unseen_issues(runtime, tenant_id, jira, worklogs, looked_up)
-        yield _Batch("updated", page, worklogs, issues)
+    missing: set[int] = set()
+    pages = _ReadAhead(jira.worklog_changes_since(updated_ms))
+    try:
+        while (page := await pages.next()) is not None:
+            raw = await jira.worklogs_by_ids(page.worklog_ids) if page.values else []
+            await pages.read_ahead()  # the next page's round trip overlaps the work on this one
+            worklogs = _parse_all(raw)
+            del raw
+            issues = await _unseen_issues(runtime, tenant_id, jira, worklogs, looked_up, missing)
+            existing = {w.issue_id for w in worklogs} - missing
+            yield _Batch("updated", page, worklogs, issues, existing)
+    finally:
+        pages.cancel()
     async for page in jira.deleted_worklogs_since(deleted_ms):
         yield _Batch("deleted", page, [], [])
+
+
+class _ReadAhead:
+    """Pages of a Jira feed; `read_ahead` asks for the next one in the background."""
+
+    def __init__(self, pages: AsyncIterator[WorklogChangesPage]) -> None:
+        self._pages = pages
+        self._next: asyncio.Task[WorklogChangesPage | None] | None = None
+
+    async def read_ahead(self) -> None:
+        if self._next is None:
+            self._next = self._start()
+            await asyncio.sleep(0)  # the request goes out before the caller turns to CPU work
+
+    async def next(self) -> WorklogChangesPage | None:
+        task, self._next = self._next or self._start(), None
+        return await task
+
+    def cancel(self) -> None:
+        if self._next is not None:
+            self._next.cancel()
+            self._next = None
+
+    def _start(self) -> asyncio.Task[WorklogChangesPage | None]:
+        task = asyncio.create_task(self._fetch())
+        # Retrieved by `next`, or dropped by `cancel` when the run stops for another reason:
+        # never logged as an exception nobody retrieved.
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        return task
+
+    async def _fetch(self) -> WorklogChangesPage | None:
+        return await anext(self._pages, None)
 
 
 def _parse_all(raw: list[dict[str, Any]]) -> list[WorklogFacts]:
@@ -127,6 +200,7 @@ async def _unseen_issues(
     jira: SiteJiraClient,
     worklogs: list[WorklogFacts],
     looked_up: set[int],
+    missing: set[int],
 ) -> list[dict[str, Any]]:
     wanted = {w.issue_id for w in worklogs} - looked_up
     if not wanted:
@@ -135,7 +209,9 @@ async def _unseen_issues(
         known = await repository.known_issue_ids(session, tenant_id, wanted)
     unseen = sorted(wanted - known)
     looked_up.update(wanted)
-    return issue_rows(await jira.issues_by_ids(unseen)) if unseen else []
+    rows = issue_rows(await jira.issues_by_ids(unseen)) if unseen else []
+    missing.update(set(unseen) - {row["id"] for row in rows})
+    return rows
 
 
 def _next_cursor(current: int, page: WorklogChangesPage) -> int:
@@ -148,7 +224,9 @@ async def _commit(runtime: Runtime, tenant_id: int, batch: _Batch) -> None:
         sync = await repository.get_sync(session, tenant_id)
         if batch.kind == "updated":
             await repository.save_issues(session, tenant_id, batch.issues)
-            await repository.upsert_worklogs(session, tenant_id, batch.worklogs)
+            await repository.upsert_worklogs(
+                session, tenant_id, batch.worklogs, existing_issue_ids=batch.existing_issue_ids
+            )
             sync.updated_cursor_ms = _next_cursor(sync.updated_cursor_ms, batch.page)
         else:
             await repository.tombstone_worklog_ids(

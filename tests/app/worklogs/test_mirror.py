@@ -413,3 +413,25 @@ async def test_one_sites_backfill_does_not_hold_up_another_sites_webhooks(world:
     never.set()
     world.jira.sleep = asyncio.sleep
     world.site.faults.latency_seconds = 0.0
+
+
+async def test_a_first_backfill_skips_deletions_from_before_the_app_was_installed(
+    world: World,
+) -> None:
+    seed_site(world.site, issues=10, worklogs=3000)
+    long_ago = world.jira.clock.now_ms() - 90 * 24 * 3600 * 1000
+    for worklog_id in list(world.site.worklogs)[:2500]:
+        world.site.delete_worklog(worklog_id, deleted_ms=long_ago, notify=False)
+    await world.install()
+    await world.settle()
+    assert await mirrored(world) == jira_truth(world.site)
+    # 2,500 old deletions would be 3 pages from the start of time; from install on, one call.
+    assert world.site.calls.count("GET", "/rest/api/3/worklog/deleted") == 1
+
+    gone = next(iter(world.site.worklogs))
+    world.jira.clock.advance(ms=5)
+    world.site.delete_worklog(gone, notify=False)  # a deletion after install, webhook lost
+    world.jira.clock.advance(61)
+    await world.api("POST", "/api/sync/worklogs")
+    await world.settle()
+    assert gone not in await mirrored(world)
