@@ -126,6 +126,11 @@ class WriterLock:
             self._path = Path(url.database).expanduser().resolve().with_suffix(".write-lock")
         self._local = asyncio.Lock()
 
+    @property
+    def serialises(self) -> bool:
+        """True when writers take turns (SQLite)."""
+        return self._path is not None
+
     @asynccontextmanager
     async def hold(self) -> AsyncIterator[None]:
         if self._path is None:

@@ -103,7 +103,8 @@ async def upsert_worklogs(
         seen = newest.get(facts.id)
         if seen is None or seen.updated_at <= facts.updated_at:
             newest[facts.id] = facts
-    rows = [_worklog_row(tenant_id, f, now) for f in newest.values()]
+    # Key order: concurrent transactions then lock rows in the same order and cannot deadlock.
+    rows = [_worklog_row(tenant_id, newest[i], now) for i in sorted(newest)]
     statement = _insert(session)(Worklog.__table__)
     statement = statement.on_conflict_do_update(
         index_elements=[Worklog.tenant_id, Worklog.id],

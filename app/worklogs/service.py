@@ -56,15 +56,18 @@ def parse_webhook(payload: object) -> WorklogEvent:
         return WorklogEvent(str(event), None, worklog_id, at)
 
 
-async def apply_events(session: AsyncSession, events: Sequence[tuple[int, WorklogEvent]]) -> None:
+async def apply_events(
+    session: AsyncSession,
+    events: Sequence[tuple[int, WorklogEvent]],
+) -> None:
     """Write many tenants' events in one transaction. Order within the batch does not matter:
     the newer `updated` wins and a tombstone is final, whichever is written first."""
     upserts: dict[int, list[WorklogFacts]] = {}
     for tenant_id, event in events:
         if event.name != "worklog_deleted" and event.worklog is not None:
             upserts.setdefault(tenant_id, []).append(event.worklog)
-    for tenant_id, worklogs in upserts.items():
-        await repository.upsert_worklogs(session, tenant_id, worklogs)
+    for tenant_id in sorted(upserts):  # a fixed order keeps concurrent writers deadlock-free
+        await repository.upsert_worklogs(session, tenant_id, upserts[tenant_id])
     for tenant_id, event in events:
         if event.name != "worklog_deleted":
             continue
