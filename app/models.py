@@ -7,6 +7,7 @@ from app.billing.models import (
     BudgetProject,
     Client,
     WorklogAssignment,
+    WorklogRateOverride,
 )
 from app.db import Base
 from app.tenants.models import Tenant
@@ -23,5 +24,6 @@ __all__ = [
     "Tenant",
     "Worklog",
     "WorklogAssignment",
+    "WorklogRateOverride",
     "WorklogSync",
 ]

@@ -166,3 +166,24 @@ class WorklogAssignment(Base):
         ),
         Index("ix_worklog_assignments_budget", "tenant_id", "budget_id"),
     )
+
+
+class WorklogRateOverride(Base):
+    """An hourly rate set on one worklog by hand: it beats every other rate."""
+
+    __tablename__ = "worklog_rate_overrides"
+
+    tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    worklog_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hourly_rate: Mapped[Decimal]
+    set_by: Mapped[str | None] = mapped_column(String(128))
+    set_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "worklog_id"],
+            ["worklogs.tenant_id", "worklogs.id"],
+            name="fk_worklog_rate_overrides_worklog",
+            ondelete="CASCADE",
+        ),
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, or_, select
@@ -16,7 +18,9 @@ from app.billing.models import (
     BudgetProject,
     Client,
     WorklogAssignment,
+    WorklogRateOverride,
 )
+from app.billing.rates import RateBook
 from app.timeutil import utc_now
 from app.worklogs.models import JiraIssue, Worklog
 
@@ -247,3 +251,77 @@ async def set_assignments(
         set_={c: statement.excluded[c] for c in ("budget_id", "assigned_by", "assigned_at")},
     )
     await session.execute(statement, rows)
+
+
+# --- rates -----------------------------------------------------------------------------------
+
+
+async def rate_book(
+    session: AsyncSession,
+    tenant_id: int,
+    *,
+    worklog_ids: Sequence[int],
+    budget_ids: Sequence[int],
+    account_ids: Sequence[str],
+) -> RateBook:
+    """The facts the rate rule needs for one page of worklogs, in four queries."""
+    overrides: dict[int, Decimal] = {}
+    if worklog_ids:
+        found = await session.execute(
+            select(WorklogRateOverride.worklog_id, WorklogRateOverride.hourly_rate).where(
+                WorklogRateOverride.tenant_id == tenant_id,
+                WorklogRateOverride.worklog_id.in_(worklog_ids),
+            )
+        )
+        overrides = {worklog_id: rate for worklog_id, rate in found.all()}
+    member_rates: dict[tuple[int, str], list[tuple[date, Decimal]]] = {}
+    budget_rates: dict[int, Decimal | None] = {}
+    client_rates: dict[int, Decimal | None] = {}
+    if budget_ids:
+        rows = await session.execute(
+            select(
+                BudgetMemberRate.budget_id,
+                BudgetMemberRate.account_id,
+                BudgetMemberRate.effective_from,
+                BudgetMemberRate.hourly_rate,
+            )
+            .where(
+                BudgetMemberRate.tenant_id == tenant_id,
+                BudgetMemberRate.budget_id.in_(budget_ids),
+                BudgetMemberRate.account_id.in_(account_ids),
+            )
+            .order_by(BudgetMemberRate.effective_from)
+        )
+        for budget_id, account_id, effective_from, rate in rows.all():
+            member_rates.setdefault((budget_id, account_id), []).append((effective_from, rate))
+        rows2 = await session.execute(
+            select(Budget.id, Budget.hourly_rate, Client.hourly_rate)
+            .join(Client, and_(Client.tenant_id == Budget.tenant_id, Client.id == Budget.client_id))
+            .where(Budget.tenant_id == tenant_id, Budget.id.in_(budget_ids))
+        )
+        for budget_id, budget_rate, client_rate in rows2.all():
+            budget_rates[budget_id] = budget_rate
+            client_rates[budget_id] = client_rate
+    default = (await settings(session, tenant_id)).default_hourly_rate
+    return RateBook(overrides, member_rates, budget_rates, client_rates, default)
+
+
+async def set_rate_override(
+    session: AsyncSession,
+    tenant_id: int,
+    worklog_id: int,
+    rate: Decimal | None,
+    set_by: str | None,
+) -> None:
+    await session.execute(
+        delete(WorklogRateOverride).where(
+            WorklogRateOverride.tenant_id == tenant_id, WorklogRateOverride.worklog_id == worklog_id
+        )
+    )
+    if rate is not None:
+        session.add(
+            WorklogRateOverride(
+                tenant_id=tenant_id, worklog_id=worklog_id, hourly_rate=rate, set_by=set_by
+            )
+        )
+    await session.flush()

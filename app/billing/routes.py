@@ -3,9 +3,10 @@ needs Jira's ADMINISTER permission or the billing group."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from app.billing import service
 from app.billing.schemas import (
@@ -21,16 +22,21 @@ from app.billing.schemas import (
     ClientPage,
     ClientPatch,
     MemberRate,
+    PricedWorklogOut,
+    PricedWorklogPage,
     RateCard,
     SettingsOut,
     SettingsPatch,
     UnassignmentIn,
+    WorklogPatch,
 )
-from app.billing.service import BudgetView
+from app.billing.service import BudgetView, PricedWorklog
 from app.dependencies import RuntimeDep, SessionDep
 from app.tenants.auth import ApiContext
 from app.tenants.permissions import require_billing_editor
-from app.worklogs.service import hours
+from app.worklogs import service as worklogs
+from app.worklogs.schemas import WorklogOut
+from app.worklogs.service import WorklogRow, hours
 
 router = APIRouter(prefix="/api", tags=["billing"])
 
@@ -201,3 +207,60 @@ async def unassign_worklogs(
         session, context.tenant.id, None, data.worklog_ids, by=context.account_id
     )
     return AssignmentOut(budget_id=None, worklog_ids=[str(i) for i in ids])
+
+
+def _priced_out(priced: PricedWorklog) -> PricedWorklogOut:
+    base = WorklogOut.of(WorklogRow(priced.worklog, priced.issue))
+    return PricedWorklogOut(
+        **base.model_dump(),
+        budget_id=priced.budget_id,
+        rate=priced.rate,
+        rate_source=priced.rate_source,
+    )
+
+
+@router.get("/worklogs", response_model=PricedWorklogPage, tags=["worklogs"])
+async def list_worklogs(
+    context: ApiContext,
+    session: SessionDep,
+    project_key: Annotated[str | None, Query(max_length=255)] = None,
+    author: Annotated[str | None, Query(max_length=128)] = None,
+    issue_key: Annotated[str | None, Query(max_length=255)] = None,
+    budget_id: int | None = None,
+    unassigned: bool = False,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Annotated[int, Query(ge=1, le=worklogs.MAX_PAGE)] = worklogs.DEFAULT_PAGE,
+) -> PricedWorklogPage:
+    priced, next_cursor = await service.list_priced_worklogs(
+        session,
+        context.tenant.id,
+        worklogs.WorklogFilters(
+            project_key=project_key, author=author, issue_key=issue_key, from_date=from_, to_date=to
+        ),
+        budget_id=budget_id,
+        unassigned=unassigned,
+        cursor=cursor,
+        limit=limit,
+    )
+    return PricedWorklogPage(items=[_priced_out(p) for p in priced], next_cursor=next_cursor)
+
+
+@router.patch("/worklogs/{worklog_id}", response_model=PricedWorklogOut, tags=["worklogs"])
+async def change_worklog(
+    worklog_id: Annotated[str, Path(pattern=r"^\d{1,18}$")],
+    patch: WorklogPatch,
+    context: ApiContext,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> PricedWorklogOut:
+    await _require_editor(runtime, session, context)
+    priced = await service.change_worklog(
+        session,
+        context.tenant.id,
+        int(worklog_id),
+        patch.model_dump(exclude_unset=True),
+        by=context.account_id,
+    )
+    return _priced_out(priced)

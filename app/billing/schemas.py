@@ -22,6 +22,8 @@ from pydantic import (
 
 from app.billing.models import BillingSettings, Client
 from app.billing.money import MAX_RATE, RoundingMode
+from app.billing.rates import RateSource
+from app.worklogs.schemas import WorklogOut
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PREFIX = re.compile(r"^[A-Za-z0-9\-_/.#]*$")
@@ -270,3 +272,29 @@ class UnassignmentIn(_Input):
 class AssignmentOut(BaseModel):
     budget_id: int | None
     worklog_ids: list[str]
+
+
+class PricedWorklogOut(WorklogOut):
+    """A worklog as the Worklogs page shows it: with its budget and the rate it bills at."""
+
+    budget_id: int | None
+    rate: MoneyOut
+    rate_source: RateSource | None
+
+
+class PricedWorklogPage(BaseModel):
+    items: list[PricedWorklogOut]
+    next_cursor: str | None
+
+
+class WorklogPatch(_Input):
+    billable: bool | None = None
+    rate_override: Rate | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("name billable or rate_override")
+        if "billable" in self.model_fields_set and self.billable is None:
+            raise ValueError("billable must be true or false")
+        return self

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
+from sqlalchemy import and_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing import repository
-from app.billing.models import BillingSettings, Budget, BudgetMemberRate, Client
+from app.billing.models import (
+    BillingSettings,
+    Budget,
+    BudgetMemberRate,
+    Client,
+    WorklogAssignment,
+)
 from app.billing.money import RoundingMode
+from app.billing.rates import RateSource
 from app.billing.schemas import (
     BudgetIn,
     BudgetKind,
@@ -20,6 +29,9 @@ from app.billing.schemas import (
     SettingsPatch,
 )
 from app.errors import Conflict, NotFound, Unprocessable
+from app.worklogs import service as worklogs
+from app.worklogs.models import JiraIssue, Worklog
+from app.worklogs.service import WorklogFilters
 
 
 async def get_settings(session: AsyncSession, tenant_id: int) -> BillingSettings:
@@ -267,3 +279,89 @@ async def assign_worklogs(
         raise NotFound(f"No such worklogs: {shown}.", code="worklog_not_found")
     await repository.set_assignments(session, tenant_id, ids, budget_id, by)
     return ids
+
+
+# --- worklogs with their budget and rate ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PricedWorklog:
+    worklog: Worklog
+    issue: JiraIssue
+    budget_id: int | None
+    rate: Decimal | None
+    rate_source: RateSource | None
+
+
+async def list_priced_worklogs(
+    session: AsyncSession,
+    tenant_id: int,
+    filters: WorklogFilters,
+    *,
+    budget_id: int | None,
+    unassigned: bool,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[PricedWorklog], str | None]:
+    effective = repository.effective_budget_id()
+    query = (
+        worklogs.worklogs_query(tenant_id, filters)
+        .outerjoin(
+            WorklogAssignment,
+            and_(
+                WorklogAssignment.tenant_id == Worklog.tenant_id,
+                WorklogAssignment.worklog_id == Worklog.id,
+            ),
+        )
+        .add_columns(effective.label("budget_id"))
+    )
+    if budget_id is not None:
+        query = query.where(effective == budget_id)
+    if unassigned:
+        query = query.where(effective.is_(None))
+    rows, next_cursor = await worklogs.page_of(session, query, cursor=cursor, limit=limit)
+    book = await repository.rate_book(
+        session,
+        tenant_id,
+        worklog_ids=[row[0].id for row in rows],
+        budget_ids=sorted({row[2] for row in rows if row[2] is not None}),
+        account_ids=sorted({row[0].author_account_id for row in rows}),
+    )
+    priced = []
+    for worklog, issue, effective_budget in rows:
+        rate, source = book.resolve(
+            worklog.id, effective_budget, worklog.author_account_id, worklog.started_on
+        )
+        priced.append(PricedWorklog(worklog, issue, effective_budget, rate, source))
+    return priced, next_cursor
+
+
+async def change_worklog(
+    session: AsyncSession,
+    tenant_id: int,
+    worklog_id: int,
+    changes: dict[str, object],
+    *,
+    by: str | None,
+) -> PricedWorklog:
+    if not await repository.live_worklog_ids(session, tenant_id, [worklog_id]):
+        raise NotFound(f"There is no worklog {worklog_id}.", code="worklog_not_found")
+    if "billable" in changes:
+        if not isinstance(changes["billable"], bool):
+            raise Unprocessable("billable must be true or false.", code="invalid_request")
+        await worklogs.set_billable(session, tenant_id, worklog_id, changes["billable"])
+    if "rate_override" in changes:
+        rate = changes["rate_override"]
+        await repository.set_rate_override(
+            session, tenant_id, worklog_id, rate if isinstance(rate, Decimal) else None, by
+        )
+    [priced], _ = await list_priced_worklogs(
+        session,
+        tenant_id,
+        WorklogFilters(worklog_id=worklog_id),
+        budget_id=None,
+        unassigned=False,
+        cursor=None,
+        limit=1,
+    )
+    return priced

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import date
-from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Request, Response
 
 from app.dependencies import RuntimeDep, SessionDep, get_runtime
 from app.errors import Unprocessable
 from app.tenants.auth import ApiContext, webhook_context
 from app.worklogs import jobs, service
 from app.worklogs.ingest import WebhookIngestor
-from app.worklogs.schemas import SyncOut, WorklogOut, WorklogPage
+from app.worklogs.schemas import SyncOut
 
 router = APIRouter()
 
@@ -46,30 +44,6 @@ router.add_route("/webhooks/jira/worklog", jira_worklog_webhook, methods=["POST"
 def webhook_ingestor(request: Request) -> WebhookIngestor:
     ingestor: WebhookIngestor = request.app.state.webhook_ingestor
     return ingestor
-
-
-@router.get("/api/worklogs", response_model=WorklogPage, tags=["worklogs"])
-async def list_worklogs(
-    context: ApiContext,
-    session: SessionDep,
-    project_key: Annotated[str | None, Query(max_length=255)] = None,
-    author: Annotated[str | None, Query(max_length=128)] = None,
-    issue_key: Annotated[str | None, Query(max_length=255)] = None,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = service.DEFAULT_PAGE,
-) -> WorklogPage:
-    rows, next_cursor = await service.list_worklogs(
-        session,
-        context.tenant.id,
-        service.WorklogFilters(
-            project_key=project_key, author=author, issue_key=issue_key, from_date=from_, to_date=to
-        ),
-        cursor=cursor,
-        limit=limit,
-    )
-    return WorklogPage(items=[WorklogOut.of(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.post("/api/sync/worklogs", response_model=SyncOut, status_code=202, tags=["worklogs"])

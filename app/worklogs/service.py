@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Unprocessable
@@ -96,6 +96,7 @@ def _event_time(payload: dict[str, Any]) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class WorklogFilters:
+    worklog_id: int | None = None
     project_key: str | None = None
     author: str | None = None
     issue_key: str | None = None
@@ -132,15 +133,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         ) from exc
 
 
-async def list_worklogs(
-    session: AsyncSession,
-    tenant_id: int,
-    filters: WorklogFilters,
-    *,
-    cursor: str | None,
-    limit: int,
-) -> tuple[list[WorklogRow], str | None]:
-    """A page of live worklogs, oldest first, and the cursor of the next page."""
+def worklogs_query(tenant_id: int, filters: WorklogFilters) -> Select[Worklog, JiraIssue]:
+    """Live worklogs of a tenant with their issue, filtered; other domains add columns."""
     if filters.from_date and filters.to_date and filters.to_date < filters.from_date:
         raise Unprocessable("'to' is before 'from'.", code="invalid_period")
     query = (
@@ -151,6 +145,8 @@ async def list_worklogs(
         )
         .where(Worklog.tenant_id == tenant_id, Worklog.deleted_in_jira_at.is_(None))
     )
+    if filters.worklog_id is not None:
+        query = query.where(Worklog.id == filters.worklog_id)
     if filters.project_key:
         query = query.where(JiraIssue.project_key == filters.project_key)
     if filters.issue_key:
@@ -161,6 +157,18 @@ async def list_worklogs(
         query = query.where(Worklog.started_on >= filters.from_date)
     if filters.to_date:
         query = query.where(Worklog.started_on <= filters.to_date)
+    return query
+
+
+async def page_of(
+    session: AsyncSession,
+    query: Select[*tuple[Any, ...]],  # rows of any width: callers add their own columns
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Any], str | None]:
+    """Rows of a `worklogs_query` (first columns: Worklog, JiraIssue), oldest first, and the
+    cursor of the next page."""
     if cursor:
         after_started, after_id = decode_cursor(cursor)
         query = query.where(
@@ -170,14 +178,39 @@ async def list_worklogs(
             )
         )
     query = query.order_by(Worklog.started_at, Worklog.id).limit(limit + 1)
-    rows = [WorklogRow(w, i) for w, i in (await session.execute(query)).all()]
+    rows = list((await session.execute(query)).all())
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        last = rows[-1].worklog
+        last = rows[-1][0]
         next_cursor = encode_cursor(last.started_at, last.id)
     return rows, next_cursor
 
 
+async def list_worklogs(
+    session: AsyncSession,
+    tenant_id: int,
+    filters: WorklogFilters,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[WorklogRow], str | None]:
+    """A page of live worklogs, oldest first, and the cursor of the next page."""
+    rows, next_cursor = await page_of(
+        session, worklogs_query(tenant_id, filters), cursor=cursor, limit=limit
+    )
+    return [WorklogRow(row[0], row[1]) for row in rows], next_cursor
+
+
 async def sync_status(session: AsyncSession, tenant_id: int) -> WorklogSync:
     return await repository.get_sync(session, tenant_id)
+
+
+async def set_billable(
+    session: AsyncSession, tenant_id: int, worklog_id: int, billable: bool
+) -> None:
+    await session.execute(
+        update(Worklog)
+        .where(Worklog.tenant_id == tenant_id, Worklog.id == worklog_id)
+        .values(billable=billable)
+    )
