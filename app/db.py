@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import DateTime, MetaData, Numeric, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.ext.asyncio import (
@@ -66,6 +67,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime(), Decimal: Numeric(18, 2)}
+
+
+def dialect_insert(session: AsyncSession) -> Any:
+    """`insert` with ON CONFLICT support for the session's backend (SQLite or PostgreSQL)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def async_url(database_url: str) -> URL:

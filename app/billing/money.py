@@ -11,8 +11,10 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-CENT = Decimal("0.01")
-SECONDS_PER_HOUR = Decimal(3600)
+from app.quantities import CENT, hours
+
+__all__ = ["CENT", "MAX_RATE", "RoundingMode", "billed_seconds", "hours", "line_amount", "money"]
+
 MAX_RATE = Decimal("100000.00")  # an hourly rate above this is a typo, not a price
 
 
@@ -24,10 +26,6 @@ class RoundingMode(StrEnum):
 
 def money(value: Decimal | int | str) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def hours(seconds: int) -> Decimal:
-    return (Decimal(seconds) / SECONDS_PER_HOUR).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def line_amount(billed_hours: Decimal, rate: Decimal) -> Decimal:

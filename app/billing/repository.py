@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing.models import (
@@ -21,12 +20,9 @@ from app.billing.models import (
     WorklogRateOverride,
 )
 from app.billing.rates import RateBook
+from app.db import dialect_insert as _insert
 from app.timeutil import utc_now
 from app.worklogs.models import JiraIssue, Worklog
-
-
-def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 async def settings(

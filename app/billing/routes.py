@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from app.billing import service
+from app.billing.money import hours
 from app.billing.schemas import (
     AssignmentIn,
     AssignmentOut,
@@ -36,7 +37,7 @@ from app.tenants.auth import ApiContext
 from app.tenants.permissions import require_billing_editor
 from app.worklogs import service as worklogs
 from app.worklogs.schemas import WorklogOut
-from app.worklogs.service import WorklogRow, hours
+from app.worklogs.service import WorklogRow
 
 router = APIRouter(prefix="/api", tags=["billing"])
 

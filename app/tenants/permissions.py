@@ -12,15 +12,6 @@ from connect.jira import JiraError
 ADMINISTER = "ADMINISTER"
 
 
-async def is_site_admin(runtime: Runtime, context: ConnectContext) -> bool:
-    return await _allowed(runtime, context, group=None)
-
-
-async def require_site_admin(runtime: Runtime, context: ConnectContext, *, action: str) -> None:
-    if not await is_site_admin(runtime, context):
-        raise Forbidden(f"Only Jira administrators can {action}.", code="not_allowed")
-
-
 async def require_billing_editor(
     runtime: Runtime, context: ConnectContext, billing_group: str | None
 ) -> None:

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import dialect_insert
 from app.tenants.models import Tenant
 from app.timeutil import utc_now
 
@@ -40,9 +40,7 @@ async def upsert_installed(session: AsyncSession, values: dict[str, Any], event_
         "created_at": now,
         "updated_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Tenant).values(**row)
+    statement = dialect_insert(session)(Tenant).values(**row)
     replaced = {k: statement.excluded[k] for k in row if k not in ("client_key", "created_at")}
     upsert = statement.on_conflict_do_update(
         index_elements=[Tenant.client_key],

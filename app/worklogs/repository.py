@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import dialect_insert as _insert
 from app.timeutil import utc_now
 from app.worklogs.jira_format import WorklogFacts
 from app.worklogs.models import JiraIssue, Worklog, WorklogSync
@@ -24,10 +24,6 @@ T = TypeVar("T")
 
 # Keep each statement's bound parameters under SQLite's limit (32766) and PG's (65535).
 _ROWS_PER_STATEMENT = 500
-
-
-def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def _chunks(rows: Sequence[T], size: int = _ROWS_PER_STATEMENT) -> Iterable[Sequence[T]]:
@@ -263,9 +259,7 @@ async def mark_issues_missing(
         )
 
 
-async def get_sync(
-    session: AsyncSession, tenant_id: int, *, for_update: bool = False
-) -> WorklogSync:
+async def get_sync(session: AsyncSession, tenant_id: int) -> WorklogSync:
     """The tenant's sync row, created on first use."""
     await session.execute(
         _insert(session)(WorklogSync)
@@ -275,8 +269,6 @@ async def get_sync(
         .on_conflict_do_nothing()
     )
     query = select(WorklogSync).where(WorklogSync.tenant_id == tenant_id)
-    if for_update:
-        query = query.with_for_update()
     result = await session.execute(query.execution_options(populate_existing=True))
     return result.scalar_one()
 

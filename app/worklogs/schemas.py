@@ -4,8 +4,9 @@ from datetime import datetime, timedelta, timezone
 
 from pydantic import BaseModel
 
+from app.quantities import hours
 from app.worklogs.models import WorklogSync
-from app.worklogs.service import WorklogRow, hours
+from app.worklogs.service import WorklogRow
 
 
 class Person(BaseModel):
@@ -45,11 +46,6 @@ class WorklogOut(BaseModel):
             billable=w.billable,
             updated=w.jira_updated_at,
         )
-
-
-class WorklogPage(BaseModel):
-    items: list[WorklogOut]
-    next_cursor: str | None
 
 
 class SyncOut(BaseModel):

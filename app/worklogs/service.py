@@ -8,7 +8,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select, update
@@ -110,10 +109,6 @@ class WorklogRow:
     issue: JiraIssue
 
 
-def hours(seconds: int) -> Decimal:
-    return (Decimal(seconds) / Decimal(3600)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
 def encode_cursor(started_at: datetime, worklog_id: int) -> str:
     raw = f"{started_at.astimezone(UTC).isoformat()}|{worklog_id}".encode()
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
@@ -185,21 +180,6 @@ async def page_of(
         last = rows[-1][0]
         next_cursor = encode_cursor(last.started_at, last.id)
     return rows, next_cursor
-
-
-async def list_worklogs(
-    session: AsyncSession,
-    tenant_id: int,
-    filters: WorklogFilters,
-    *,
-    cursor: str | None,
-    limit: int,
-) -> tuple[list[WorklogRow], str | None]:
-    """A page of live worklogs, oldest first, and the cursor of the next page."""
-    rows, next_cursor = await page_of(
-        session, worklogs_query(tenant_id, filters), cursor=cursor, limit=limit
-    )
-    return [WorklogRow(row[0], row[1]) for row in rows], next_cursor
 
 
 async def sync_status(session: AsyncSession, tenant_id: int) -> WorklogSync:
