@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.cache import TTLCache
 from app.crypto import SecretBox
-from app.db import create_engine, create_session_factory
+from app.db import WriterLock, create_engine, create_session_factory
 from app.jobs import JobRunner
+from app.quickbooks.client import QuickBooksClient, QuickBooksEndpoints
 from app.settings import Settings
 from connect.install import InstallKeyStore
 from connect.jira import JiraClient
@@ -49,6 +50,9 @@ class Runtime:
     http: httpx.AsyncClient
     jira: JiraClient
     jobs: JobRunner
+    quickbooks: QuickBooksClient
+    # Write transactions take turns on SQLite (see WriterLock); a no-op on PostgreSQL.
+    writer_lock: WriterLock
     tenant_hooks: TenantHooks = field(default_factory=TenantHooks)
     # Verified tenants by clientKey, so that a busy site's webhooks do not read the tenant
     # row and decrypt its secret on every request. Lifecycle events clear an entry at once
@@ -69,6 +73,24 @@ def outbound_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
+    )
+
+
+def quickbooks_client(
+    settings: Settings, http: httpx.AsyncClient, sleep: Callable[[float], Awaitable[None]]
+) -> QuickBooksClient:
+    qbo = settings.qbo
+    return QuickBooksClient(
+        http,
+        QuickBooksEndpoints(
+            authorize_url=qbo.effective_authorize_url,
+            token_url=qbo.effective_token_url,
+            revoke_url=qbo.effective_revoke_url,
+            api_base_url=qbo.effective_api_base_url,
+        ),
+        client_id=qbo.client_id,
+        client_secret=qbo.client_secret.get_secret_value() if qbo.client_secret else None,
+        sleep=sleep,
     )
 
 
@@ -93,6 +115,8 @@ async def open_runtime(
             http=http,
             jira=JiraClient(http, app_key=settings.app_key, sleep=sleep or asyncio.sleep),
             jobs=jobs,
+            quickbooks=quickbooks_client(settings, http, sleep or asyncio.sleep),
+            writer_lock=WriterLock(settings.database_url),
         )
     finally:
         await jobs.close()

@@ -44,6 +44,27 @@ class QuickBooksSettings(BaseSettings):
     api_base_url: str | None = None
     webhook_verifier_token: SecretStr | None = None
 
+    # Intuit's endpoints (reference/quickbooks.md §1-2); OAuth is shared by both environments.
+    @property
+    def effective_authorize_url(self) -> str:
+        return self.authorize_url or "https://appcenter.intuit.com/connect/oauth2"
+
+    @property
+    def effective_token_url(self) -> str:
+        return self.token_url or "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+
+    @property
+    def effective_revoke_url(self) -> str:
+        return self.revoke_url or "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
+
+    @property
+    def effective_api_base_url(self) -> str:
+        if self.api_base_url:
+            return self.api_base_url.rstrip("/")
+        if self.environment == "production":
+            return "https://quickbooks.api.intuit.com"
+        return "https://sandbox-quickbooks.api.intuit.com"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="W360_", extra="ignore")

@@ -27,13 +27,13 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
 from connect.errors import ConnectError
+from connect.retry_after import retry_after_seconds
 from connect.tokens import sign_request
 
 logger = logging.getLogger(__name__)
@@ -176,24 +176,6 @@ def _error_for(
     )
 
 
-def _retry_after_seconds(value: str | None, *, now: float) -> float | None:
-    """`Retry-After` as seconds from now: delta-seconds or an HTTP-date; None if unusable."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if moment.tzinfo is None:
-            return None
-        return max(0.0, moment.timestamp() - now)
-    return seconds if seconds >= 0 else None
-
-
 # --- the client ------------------------------------------------------------------------------
 
 
@@ -306,7 +288,7 @@ class JiraClient:
                 continue
             if response.is_success:
                 return response
-            retry_after = _retry_after_seconds(
+            retry_after = retry_after_seconds(
                 response.headers.get("Retry-After"), now=self._clock()
             )
             if attempt < self._max_attempts and self._may_retry(response.status_code, repeatable):

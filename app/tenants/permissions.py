@@ -22,6 +22,14 @@ async def require_billing_editor(
         )
 
 
+async def require_site_admin(runtime: Runtime, context: ConnectContext) -> None:
+    """Jira's ADMINISTER global permission (connecting and disconnecting QuickBooks)."""
+    if not await _allowed(runtime, context, group=None):
+        raise Forbidden(
+            "Only Jira administrators can connect or disconnect QuickBooks.", code="not_allowed"
+        )
+
+
 async def _allowed(runtime: Runtime, context: ConnectContext, *, group: str | None) -> bool:
     account_id = context.account_id
     if account_id is None:

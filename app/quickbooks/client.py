@@ -1,0 +1,827 @@
+"""QuickBooks Online over HTTP: Intuit's OAuth 2.0 endpoints and the Accounting API v3.
+
+Generic (it knows no billing): `QuickBooksClient` is one per process and wraps the runtime's
+long-lived `httpx.AsyncClient`; `client.api(realm_id, tokens)` gives a `QuickBooksApi` bound
+to one company, which asks a `TokenSource` for its bearer token.
+
+* `minorversion=75` on every API call; `requestid` on writes (callers pass a stable one for
+  creates, so a retried create is answered from Intuit's replay cache, never made twice).
+* JSON is parsed with `parse_float=Decimal`: amounts never pass through a float.
+* Faults become typed errors (`Fault`/`fault` JSON envelopes and the XML throttle body alike),
+  each with Intuit's `code`, `detail` and the response's `intuit_tid`.
+* Retries: 429 (Intuit did not process it) always; 5xx and lost connections only when the
+  call may be repeated (reads, queries, writes with a `requestid`); a connection never made
+  always. `Retry-After` is honoured; otherwise capped exponential backoff with full jitter.
+* Per realm: at most 10 calls in flight and fewer than 500 a minute (Intuit's limits).
+* A 401 asks the token source for a new token once, then retries once.
+* Logs carry the `intuit_tid` Intuit support asks for, never a token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import random as _random
+import re
+import secrets
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+import httpx
+from authlib.oauth2.rfc6749.parameters import (  # type: ignore[import-untyped]
+    prepare_grant_uri,
+    prepare_token_request,
+)
+
+from app.timeutil import utc_now
+from connect.retry_after import retry_after_seconds
+
+logger = logging.getLogger(__name__)
+
+MINOR_VERSION = "75"
+ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
+MAX_CONCURRENT_PER_REALM = 10
+# Intuit allows 500 a minute per realm; stay under it so a retry or a second worker fits.
+MAX_CALLS_PER_MINUTE = 450
+RATE_WINDOW_SECONDS = 60.0
+QUERY_PAGE_SIZE = 1000
+BATCH_MAX_ITEMS = 30
+REQUESTID_MAX = 50
+BATCH_REQUESTID_MAX = 36
+MAX_RETRY_AFTER_SECONDS = 120.0
+
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_XML_ERROR = re.compile(r"<Error\b[^>]*\bcode=\"(?P<code>[^\"]*)\"", re.IGNORECASE)
+_XML_MESSAGE = re.compile(r"<Message>(?P<text>.*?)</Message>", re.IGNORECASE | re.DOTALL)
+_XML_DETAIL = re.compile(r"<Detail>(?P<text>.*?)</Detail>", re.IGNORECASE | re.DOTALL)
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+class QuickBooksError(Exception):
+    """QuickBooks (or Intuit's OAuth server) refused or failed a call.
+
+    `code` is Intuit's error code (`"6140"`, `"3200"`…) when it gave one, `detail` its
+    explanation, `intuit_tid` the id Intuit support can look the request up by.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        detail: str = "",
+        intuit_tid: str | None = None,
+        element: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.intuit_tid = intuit_tid
+        self.element = element
+
+
+class OAuthError(QuickBooksError):
+    """Intuit's token or revoke endpoint answered an OAuth error (`error` is its name)."""
+
+    def __init__(self, message: str, *, error: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.error = error
+
+
+class InvalidGrantError(OAuthError):
+    """The code or refresh token is dead (used, expired, revoked, disconnected): retrying never
+    helps; the user has to connect again."""
+
+
+class AuthenticationError(QuickBooksError):
+    """401 / 3200: the access token was refused."""
+
+
+class AuthorizationError(QuickBooksError):
+    """403 / 3100 / 120: the token may not reach this company (any more)."""
+
+
+class ThrottledError(QuickBooksError):
+    """429 / 3001 after every retry; `retry_after` is Intuit's last hint in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ObjectNotFoundError(QuickBooksError):
+    """610: deleted, or made inactive."""
+
+
+class ValidationError(QuickBooksError):
+    """QuickBooks refused the request's content (codes 2000 to 6999 and other 4xx)."""
+
+
+class StaleObjectError(ValidationError):
+    """5010: the SyncToken is not the latest; read again and retry."""
+
+
+class AmountCalculationError(ValidationError):
+    """6070: a line's Amount is not Qty times UnitPrice."""
+
+
+class DuplicateDocNumberError(ValidationError):
+    """6140: another transaction already has this DocNumber."""
+
+
+class DuplicateNameError(ValidationError):
+    """6240: another customer/vendor/employee already has this name."""
+
+
+class ServerError(QuickBooksError):
+    """5xx or a SystemFault (10000+) after every retry."""
+
+
+class UnavailableError(QuickBooksError):
+    """Intuit could not be reached (connection error or timeout) after every retry."""
+
+
+_BY_CODE: dict[str, type[QuickBooksError]] = {
+    "3200": AuthenticationError,
+    "3100": AuthorizationError,
+    "120": AuthorizationError,
+    "3001": ThrottledError,
+    "610": ObjectNotFoundError,
+    "5010": StaleObjectError,
+    "6070": AmountCalculationError,
+    "6140": DuplicateDocNumberError,
+    "6240": DuplicateNameError,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Fault:
+    code: str | None
+    message: str
+    detail: str
+    element: str = ""
+
+
+def _fault_of(response: httpx.Response) -> _Fault:
+    """The first error of a Fault, whichever envelope Intuit used (JSON `Fault`, the 401's
+    lowercase `fault`, or the XML `IntuitResponse` of a throttle)."""
+    text = response.text
+    if text.lstrip().startswith("<"):
+        code = _XML_ERROR.search(text)
+        message = _XML_MESSAGE.search(text)
+        detail = _XML_DETAIL.search(text)
+        return _Fault(
+            code.group("code") if code else None,
+            message.group("text").strip() if message else "",
+            detail.group("text").strip() if detail else "",
+        )
+    try:
+        body = json.loads(text, parse_float=Decimal) if text else None
+    except ValueError:
+        return _Fault(None, "", text[:200])
+    if not isinstance(body, dict):
+        return _Fault(None, "", "")
+    fault = body.get("Fault") or body.get("fault")
+    if isinstance(fault, dict):
+        errors = fault.get("Error") or fault.get("error") or []
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            first = errors[0]
+            code = first.get("code")
+            return _Fault(
+                str(code) if code is not None else None,
+                str(first.get("Message") or first.get("message") or ""),
+                str(first.get("Detail") or first.get("detail") or ""),
+                str(first.get("element") or ""),
+            )
+    return _Fault(None, "", "")
+
+
+def _error_class(status: int, code: str | None) -> type[QuickBooksError]:
+    if code is not None and code in _BY_CODE:
+        return _BY_CODE[code]
+    if status == 401:
+        return AuthenticationError
+    if status == 429:
+        return ThrottledError
+    if status == 403:
+        return AuthorizationError
+    if status >= 500 or (code is not None and code.isdigit() and int(code) >= 10000):
+        return ServerError
+    return ValidationError
+
+
+def error_for(
+    response: httpx.Response, label: str, retry_after: float | None = None
+) -> QuickBooksError:
+    fault = _fault_of(response)
+    status = response.status_code
+    cls = _error_class(status, fault.code)
+    summary = "; ".join(p for p in (fault.message, fault.detail) if p) or response.reason_phrase
+    message = f"QuickBooks answered {status} to {label}"
+    if fault.code:
+        message += f" (code {fault.code})"
+    message = f"{message}: {summary}"[:800]
+    kwargs: dict[str, Any] = {
+        "status": status,
+        "code": fault.code,
+        "detail": fault.detail or fault.message,
+        "intuit_tid": response.headers.get("intuit_tid"),
+        "element": fault.element,
+    }
+    if cls is ThrottledError:
+        return ThrottledError(message, retry_after=retry_after, **kwargs)
+    return cls(message, **kwargs)
+
+
+def parse_json(response: httpx.Response) -> Any:
+    """QuickBooks JSON with every number that has a fraction as a `Decimal`."""
+    if not response.content:
+        return None
+    return json.loads(response.content, parse_float=Decimal)
+
+
+def dump_json(body: Any) -> bytes:
+    """JSON for QuickBooks, with `Decimal` amounts written digit for digit (never via float)."""
+    numbers: list[str] = []
+    # A marker no string of the body can contain by accident.
+    nonce = secrets.token_hex(8)
+
+    def mark(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            numbers.append(format(value, "f"))
+            return f"\x00{nonce}:{len(numbers) - 1}\x00"
+        if isinstance(value, dict):
+            return {k: mark(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [mark(v) for v in value]
+        return value
+
+    text = json.dumps(mark(body), ensure_ascii=False, separators=(",", ":"))
+    marker = re.compile(r'"\\u0000' + nonce + r':(\d+)\\u0000"')
+    text = marker.sub(lambda m: numbers[int(m.group(1))], text)
+    return text.encode("utf-8")
+
+
+def quote_query_value(value: str) -> str:
+    """A string literal for QBO's query language: backslash-escaped apostrophes (a raw `'`
+    ends the literal; reference/quickbooks.md §4)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# --- tokens ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSet:
+    """What Intuit's token endpoint answered, with lifetimes made absolute."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    access_expires_at: datetime
+    refresh_expires_at: datetime
+    refresh_hard_expires_at: datetime | None
+    intuit_tid: str | None
+
+
+class TokenSource(Protocol):
+    """Where a `QuickBooksApi` gets its bearer token (the app keeps them in the database)."""
+
+    async def access_token(self) -> str: ...
+
+    async def renew_access_token(self, rejected: str) -> str:
+        """Called once after a 401 to `rejected`: a token that works, refreshed if needed."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class QuickBooksEndpoints:
+    authorize_url: str
+    token_url: str
+    revoke_url: str
+    api_base_url: str
+
+
+# --- per-realm limits ------------------------------------------------------------------------
+
+
+class _RealmGate:
+    """At most `concurrency` calls in flight and `per_minute` started in any 60 s."""
+
+    def __init__(
+        self,
+        concurrency: int,
+        per_minute: int,
+        sleep: Callable[[float], Awaitable[None]],
+        monotonic: Callable[[], float],
+    ) -> None:
+        self.semaphore = asyncio.Semaphore(concurrency)
+        self._per_minute = per_minute
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._started: deque[float] = deque()
+
+    async def wait_for_turn(self) -> None:
+        now = self._monotonic()
+        while self._started and self._started[0] <= now - RATE_WINDOW_SECONDS:
+            self._started.popleft()
+        if len(self._started) < self._per_minute:
+            self._started.append(now)
+            return
+        # Book the moment the oldest call leaves the window, then wait for it: one wait per
+        # call, and callers queue in order without re-checking.
+        at = self._started.popleft() + RATE_WINDOW_SECONDS
+        self._started.append(at)
+        await self._sleep(max(0.0, at - now))
+
+
+# --- the client ------------------------------------------------------------------------------
+
+
+class QuickBooksClient:
+    """Intuit OAuth and the Accounting API for every realm; one instance per process."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        endpoints: QuickBooksEndpoints,
+        *,
+        client_id: str | None,
+        client_secret: str | None,
+        max_attempts: int = 5,
+        base_delay: float = 0.5,
+        max_delay: float = 30.0,
+        max_retry_after: float = MAX_RETRY_AFTER_SECONDS,
+        max_concurrency_per_realm: int = MAX_CONCURRENT_PER_REALM,
+        max_calls_per_minute: int = MAX_CALLS_PER_MINUTE,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        random: Callable[[], float] = _random.random,
+        clock: Callable[[], datetime] = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._http = http
+        self.endpoints = endpoints
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._max_attempts = max_attempts
+        self._base_delay = base_delay
+        self._max_delay = max_delay
+        self._max_retry_after = max_retry_after
+        self._max_concurrency = max_concurrency_per_realm
+        self._max_per_minute = max_calls_per_minute
+        self._sleep = sleep
+        self._random = random
+        self._monotonic = monotonic
+        # "Now" for token lifetimes; tests point it at the emulator's clock.
+        self.clock = clock
+        self._gates: dict[str, _RealmGate] = {}
+        self._refresh_locks: dict[str, asyncio.Lock] = {}
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._client_id and self._client_secret)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def refresh_lock(self, key: str) -> asyncio.Lock:
+        """One lock per key (a realm, a tenant): single-flights token refreshes in-process."""
+        lock = self._refresh_locks.get(key)
+        if lock is None:
+            lock = self._refresh_locks[key] = asyncio.Lock()
+        return lock
+
+    def api(self, realm_id: str, tokens: TokenSource) -> QuickBooksApi:
+        return QuickBooksApi(self, realm_id, tokens)
+
+    def _gate(self, realm_id: str) -> _RealmGate:
+        gate = self._gates.get(realm_id)
+        if gate is None:
+            gate = self._gates[realm_id] = _RealmGate(
+                self._max_concurrency, self._max_per_minute, self._sleep, self._monotonic
+            )
+        return gate
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(self._max_delay, self._base_delay * 2.0 ** (attempt - 1))
+        return self._random() * ceiling
+
+    # --- OAuth -------------------------------------------------------------------------------
+
+    def authorization_url(self, *, redirect_uri: str, state: str) -> str:
+        self._require_credentials()
+        uri: str = prepare_grant_uri(
+            self.endpoints.authorize_url,
+            client_id=self._client_id,
+            response_type="code",
+            redirect_uri=redirect_uri,
+            scope=ACCOUNTING_SCOPE,
+            state=state,
+        )
+        return uri
+
+    async def exchange_code(self, code: str, *, redirect_uri: str) -> TokenSet:
+        """Trade an authorization code for tokens. Never repeated once it may have reached
+        Intuit: a code used twice revokes what it gave."""
+        body = prepare_token_request("authorization_code", code=code, redirect_uri=redirect_uri)
+        return await self._token_call(body, "exchange the authorization code")
+
+    async def refresh(self, refresh_token: str) -> TokenSet:
+        """A new access token and (rotated) refresh token. Not repeated once it may have
+        reached Intuit either: the old refresh token dies as the new one is issued."""
+        body = prepare_token_request("refresh_token", refresh_token=refresh_token)
+        return await self._token_call(body, "refresh the access token")
+
+    async def revoke(self, token: str) -> None:
+        """Revoke a refresh (or access) token and with it the whole connection."""
+        response = await self._send(
+            "POST",
+            self.endpoints.revoke_url,
+            label="revoke",
+            headers={**self._basic(), "Content-Type": "application/json"},
+            content=json.dumps({"token": token}).encode(),
+            repeatable=True,
+        )
+        if response.is_success:
+            return
+        raise self._oauth_error(response, "revoke the connection")
+
+    async def _token_call(self, body: str, purpose: str) -> TokenSet:
+        response = await self._send(
+            "POST",
+            self.endpoints.token_url,
+            label="token",
+            headers={
+                **self._basic(),
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "application/json",
+            },
+            content=body.encode(),
+            repeatable=False,
+        )
+        tid = response.headers.get("intuit_tid")
+        if not response.is_success:
+            raise self._oauth_error(response, purpose)
+        data = parse_json(response)
+        if not isinstance(data, dict) or not data.get("access_token"):
+            raise OAuthError(
+                f"Intuit's answer to {purpose} had no access token.",
+                error="invalid_response",
+                status=response.status_code,
+                intuit_tid=tid,
+            )
+        now = self.now()
+        hard = data.get("x_refresh_token_hard_expires_in")
+        return TokenSet(
+            access_token=str(data["access_token"]),
+            refresh_token=str(data["refresh_token"]),
+            access_expires_at=now + timedelta(seconds=int(data.get("expires_in", 3600))),
+            refresh_expires_at=now
+            + timedelta(seconds=int(data.get("x_refresh_token_expires_in", 8_640_000))),
+            refresh_hard_expires_at=now + timedelta(seconds=int(hard)) if hard else None,
+            intuit_tid=tid,
+        )
+
+    def _oauth_error(self, response: httpx.Response, purpose: str) -> QuickBooksError:
+        tid = response.headers.get("intuit_tid")
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        error = str(data.get("error")) if isinstance(data, dict) and data.get("error") else ""
+        description = str(data.get("error_description") or "") if isinstance(data, dict) else ""
+        status = response.status_code
+        if not error:
+            cls = ServerError if status >= 500 else ThrottledError if status == 429 else None
+            if cls is not None:
+                return cls(
+                    f"Intuit answered {status} when asked to {purpose}.",
+                    status=status,
+                    intuit_tid=tid,
+                )
+            error = "invalid_request"
+        message = f"Intuit refused to {purpose}: {error}" + (
+            f" ({description})" if description else ""
+        )
+        oauth_cls = InvalidGrantError if error == "invalid_grant" else OAuthError
+        return oauth_cls(message, error=error, status=status, detail=description, intuit_tid=tid)
+
+    def _basic(self) -> dict[str, str]:
+        self._require_credentials()
+        raw = f"{self._client_id}:{self._client_secret}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
+
+    def _require_credentials(self) -> None:
+        if not self.configured:
+            raise OAuthError(
+                "QuickBooks is not configured: set W360_QBO_CLIENT_ID and W360_QBO_CLIENT_SECRET.",
+                error="not_configured",
+            )
+
+    # --- sending -----------------------------------------------------------------------------
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        label: str,
+        headers: Mapping[str, str],
+        params: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        repeatable: bool,
+        realm_id: str | None = None,
+    ) -> httpx.Response:
+        """One call with retries; returns the last response (success or not)."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                if realm_id is None:
+                    response = await self._http.request(
+                        method, url, params=params, content=content, headers=headers
+                    )
+                else:
+                    gate = self._gate(realm_id)
+                    async with gate.semaphore:
+                        await gate.wait_for_turn()
+                        response = await self._http.request(
+                            method, url, params=params, content=content, headers=headers
+                        )
+            except httpx.TransportError as exc:
+                retryable = repeatable or isinstance(exc, _NEVER_SENT)
+                if not retryable or attempt >= self._max_attempts:
+                    raise UnavailableError(
+                        f"QuickBooks could not be reached for {method} {label} "
+                        f"({type(exc).__name__})."
+                    ) from exc
+                delay = self._backoff(attempt)
+                logger.info("QuickBooks unreachable for %s; retrying in %.2f s", label, delay)
+                await self._sleep(delay)
+                continue
+            tid = response.headers.get("intuit_tid")
+            logger.info(
+                "QuickBooks %s %s -> %s intuit_tid=%s", method, label, response.status_code, tid
+            )
+            if response.is_success:
+                return response
+            status = response.status_code
+            may_retry = status == 429 or (repeatable and status >= 500)
+            if may_retry and attempt < self._max_attempts:
+                retry_after = retry_after_seconds(
+                    response.headers.get("Retry-After"), now=time.time()
+                )
+                delay = self._backoff(attempt) if retry_after is None else retry_after
+                if delay <= self._max_retry_after:
+                    logger.info(
+                        "QuickBooks answered %s to %s (intuit_tid=%s); retrying in %.2f s",
+                        status,
+                        label,
+                        tid,
+                        delay,
+                    )
+                    await self._sleep(delay)
+                    continue
+            return response
+
+
+class QuickBooksApi:
+    """The Accounting API of one company (realm)."""
+
+    def __init__(self, client: QuickBooksClient, realm_id: str, tokens: TokenSource) -> None:
+        self._client = client
+        self.realm_id = realm_id
+        self._tokens = tokens
+
+    def _url(self, path: str) -> str:
+        return f"{self._client.endpoints.api_base_url}/v3/company/{self.realm_id}/{path}"
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        text_body: str | None = None,
+        requestid: str | None = None,
+        repeatable: bool | None = None,
+    ) -> Any:
+        """Send a call to `/v3/company/{realm}/{path}`; the parsed JSON, or a typed error.
+
+        `repeatable` defaults to true for GET and for writes carrying a `requestid` (Intuit
+        answers a repeated requestid with the first answer)."""
+        method = method.upper()
+        query = {**(params or {}), "minorversion": MINOR_VERSION}
+        if requestid is not None:
+            if len(requestid) > REQUESTID_MAX:
+                raise ValueError(f"requestid is longer than {REQUESTID_MAX} characters")
+            query["requestid"] = requestid
+        if repeatable is None:
+            repeatable = method == "GET" or requestid is not None
+        headers = {"Accept": "application/json"}
+        content: bytes | None = None
+        if json_body is not None:
+            headers["Content-Type"] = "application/json"
+            content = dump_json(json_body)
+        elif text_body is not None:
+            headers["Content-Type"] = "application/text"
+            content = text_body.encode("utf-8")
+        label = f"/{path.split('?', 1)[0]}"
+        token = await self._tokens.access_token()
+        renewed = False
+        while True:
+            response = await self._client._send(
+                method,
+                self._url(path),
+                label=label,
+                headers={**headers, "Authorization": f"Bearer {token}"},
+                params=query,
+                content=content,
+                repeatable=repeatable,
+                realm_id=self.realm_id,
+            )
+            if response.status_code == 401 and not renewed:
+                # Expired early, or refreshed by another worker: get a good token, once.
+                renewed = True
+                token = await self._tokens.renew_access_token(token)
+                continue
+            if not response.is_success:
+                retry_after = retry_after_seconds(
+                    response.headers.get("Retry-After"), now=time.time()
+                )
+                raise error_for(response, f"{method} {label}", retry_after)
+            return parse_json(response)
+
+    # --- reads -------------------------------------------------------------------------------
+
+    async def query(self, statement: str) -> dict[str, Any]:
+        """One page of `SELECT …`: the `QueryResponse` (entity name → list, startPosition…)."""
+        body = await self.request("POST", "query", text_body=statement, repeatable=True)
+        response = body.get("QueryResponse") if isinstance(body, dict) else None
+        return response if isinstance(response, dict) else {}
+
+    async def query_all(
+        self, statement: str, entity: str, *, page_size: int = QUERY_PAGE_SIZE
+    ) -> list[dict[str, Any]]:
+        """Every row of `statement` (no STARTPOSITION/MAXRESULTS of its own), page by page."""
+        rows: list[dict[str, Any]] = []
+        start = 1
+        while True:
+            page = await self.query(f"{statement} STARTPOSITION {start} MAXRESULTS {page_size}")
+            found = page.get(entity) or []
+            rows.extend(found)
+            if len(found) < page_size:
+                return rows
+            start += page_size
+
+    async def company_info(self) -> dict[str, Any]:
+        body = await self.request("GET", f"companyinfo/{self.realm_id}")
+        return dict(body["CompanyInfo"])
+
+    async def preferences(self) -> dict[str, Any]:
+        body = await self.request("GET", "preferences")
+        return dict(body["Preferences"])
+
+    async def read(self, entity: str, entity_id: str) -> dict[str, Any]:
+        body = await self.request("GET", f"{entity.lower()}/{entity_id}")
+        return dict(body[entity])
+
+    async def customers(self, *, include_inactive: bool = True) -> list[dict[str, Any]]:
+        """Every customer; inactive ones too unless asked not to (QBO hides them by default)."""
+        where = " WHERE Active IN (true, false)" if include_inactive else ""
+        # QBO's query language, not SQL: nothing of the caller's goes into it here.
+        return await self.query_all(f"SELECT * FROM Customer{where}", "Customer")  # noqa: S608
+
+    async def cdc(
+        self, entities: Iterable[str], changed_since: datetime
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Change data capture: entity name → changed (or `status: Deleted`) objects."""
+        body = await self.request(
+            "GET",
+            "cdc",
+            params={
+                "entities": ",".join(entities),
+                "changedSince": changed_since.isoformat(timespec="seconds"),
+            },
+        )
+        changes: dict[str, list[dict[str, Any]]] = {}
+        for block in (body or {}).get("CDCResponse") or []:
+            for response in block.get("QueryResponse") or []:
+                for name, value in response.items():
+                    if isinstance(value, list):
+                        changes.setdefault(name, []).extend(value)
+        return changes
+
+    # --- writes ------------------------------------------------------------------------------
+
+    async def create(
+        self, entity: str, body: Mapping[str, Any], *, requestid: str | None = None
+    ) -> dict[str, Any]:
+        """Create an entity. Pass a `requestid` stable across retries of the same create."""
+        answer = await self.request(
+            "POST", entity.lower(), json_body=dict(body), requestid=requestid
+        )
+        return dict(answer[entity])
+
+    async def sparse_update(
+        self,
+        entity: str,
+        entity_id: str,
+        sync_token: str,
+        changes: Mapping[str, Any],
+        *,
+        requestid: str | None = None,
+    ) -> dict[str, Any]:
+        """Change only `changes` (a full update would blank every field left out)."""
+        body = {**changes, "Id": entity_id, "SyncToken": sync_token, "sparse": True}
+        answer = await self.request("POST", entity.lower(), json_body=body, requestid=requestid)
+        return dict(answer[entity])
+
+    async def create_invoice(self, invoice: Mapping[str, Any], *, requestid: str) -> dict[str, Any]:
+        return await self.create("Invoice", invoice, requestid=requestid)
+
+    async def read_invoice(self, invoice_id: str) -> dict[str, Any]:
+        return await self.read("Invoice", invoice_id)
+
+    async def update_invoice(
+        self,
+        invoice_id: str,
+        sync_token: str,
+        changes: Mapping[str, Any],
+        *,
+        requestid: str | None = None,
+    ) -> dict[str, Any]:
+        return await self.sparse_update(
+            "Invoice", invoice_id, sync_token, changes, requestid=requestid
+        )
+
+    async def find_invoices_by_doc_number(self, doc_number: str) -> list[dict[str, Any]]:
+        page = await self.query(
+            f"SELECT * FROM Invoice WHERE DocNumber = {quote_query_value(doc_number)}"  # noqa: S608
+        )
+        return list(page.get("Invoice") or [])
+
+    async def find_item(self, name: str) -> dict[str, Any] | None:
+        """An active item by its exact name."""
+        # QBO's query language; the name is an escaped literal.
+        page = await self.query(f"SELECT * FROM Item WHERE Name = {quote_query_value(name)}")  # noqa: S608
+        found = page.get("Item") or []
+        return dict(found[0]) if found else None
+
+    async def create_service_item(
+        self, name: str, income_account_id: str, *, requestid: str | None = None
+    ) -> dict[str, Any]:
+        return await self.create(
+            "Item",
+            {"Name": name, "Type": "Service", "IncomeAccountRef": {"value": income_account_id}},
+            requestid=requestid,
+        )
+
+    async def find_or_create_service_item(
+        self, name: str, *, requestid: str | None = None
+    ) -> dict[str, Any]:
+        """The service item called `name`, created (against the first income account, the
+        one named "Services" if there is one) when the company has none."""
+        item = await self.find_item(name)
+        if item is not None:
+            return item
+        page = await self.query("SELECT * FROM Account WHERE AccountType = 'Income'")
+        accounts = page.get("Account") or []
+        if not accounts:
+            raise ValidationError(
+                "The QuickBooks company has no income account to book services against.",
+                code="6000",
+            )
+        account = next((a for a in accounts if a.get("Name") == "Services"), accounts[0])
+        return await self.create_service_item(name, str(account["Id"]), requestid=requestid)
+
+    async def batch(
+        self, items: list[dict[str, Any]], *, requestid: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Up to 30 operations in one call; each answer carries its `bId` and either the
+        entity, a `QueryResponse` or its own `Fault`."""
+        if len(items) > BATCH_MAX_ITEMS:
+            raise ValueError(f"A batch holds at most {BATCH_MAX_ITEMS} items")
+        if requestid is not None and len(requestid) > BATCH_REQUESTID_MAX:
+            raise ValueError(f"A batch requestid is at most {BATCH_REQUESTID_MAX} characters")
+        answer = await self.request(
+            "POST",
+            "batch",
+            json_body={"BatchItemRequest": items},
+            requestid=requestid,
+            # Reads-only batches may be repeated; writes only with a requestid.
+            repeatable=requestid is not None or all("Query" in i for i in items),
+        )
+        return list((answer or {}).get("BatchItemResponse") or [])

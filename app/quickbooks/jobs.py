@@ -1,0 +1,49 @@
+"""QuickBooks upkeep in the background: keep every connection's refresh token alive.
+
+Intuit's refresh token lapses after 100 days without use, so each connected company is
+refreshed about once a day. The check runs hourly (a process restarted daily would never
+reach a 24-hour timer) and skips connections refreshed in the last 20 hours, so several
+processes running it cost no extra refreshes.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from app.errors import AppError
+from app.quickbooks import repository, service
+from app.quickbooks.tokens import refresh_now
+from app.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+KEEP_ALIVE_EVERY_SECONDS = 3600.0
+REFRESH_AFTER = timedelta(hours=20)
+
+
+async def keep_connections_alive(runtime: Runtime) -> int:
+    """Refresh every connected company not refreshed lately; how many were refreshed."""
+    since = runtime.quickbooks.now() - REFRESH_AFTER
+    async with runtime.sessions() as session:
+        tenant_ids = await repository.live_connection_tenants(session, since)
+    refreshed = 0
+    for tenant_id in tenant_ids:
+        try:
+            if await refresh_now(runtime, tenant_id, unless_refreshed_since=since):
+                refreshed += 1
+        except AppError as exc:
+            # Marked expired (invalid_grant) or Intuit is down: the page says so; go on.
+            logger.warning("QuickBooks keep-alive for tenant %s: %s", tenant_id, exc.message)
+    await service.forget_used_states(runtime)
+    return refreshed
+
+
+def start(runtime: Runtime, *, periodic: bool) -> None:
+    if not periodic:
+        return
+
+    async def keep_alive() -> None:
+        await keep_connections_alive(runtime)
+
+    runtime.jobs.every(KEEP_ALIVE_EVERY_SECONDS, "quickbooks-keep-alive", keep_alive)

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+from app.timeutil import utc_now
+
+
+class QuickBooksConnection(Base):
+    """A tenant's QuickBooks company (realm) and the OAuth tokens that reach it.
+
+    One row per tenant, kept after a disconnect (tokens forgotten) so the page can say what was
+    connected. Tokens are SecretBox ciphertexts bound to the tenant and the token kind. A realm
+    belongs to one tenant at a time: webhooks and change-data-capture are routed by realm, and
+    two Jira sites numbering invoices into one company would collide on DocNumber.
+    """
+
+    __tablename__ = "quickbooks_connections"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    # `connected`, `expired` (Intuit refused the refresh token: reconnect) or `disconnected`.
+    status: Mapped[str] = mapped_column(String(16))
+    realm_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    company_name: Mapped[str | None] = mapped_column(String(255))
+    environment: Mapped[str] = mapped_column(String(16))
+    access_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    refresh_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    access_token_expires_at: Mapped[datetime | None]
+    # Soft expiry: rolling 100 days from the last refresh (`x_refresh_token_expires_in`).
+    refresh_token_expires_at: Mapped[datetime | None]
+    # Intuit's five-year cap, when its token endpoint tells it.
+    refresh_token_hard_expires_at: Mapped[datetime | None]
+    # Bumped on every token change: a worker holding the row lock sees whether another one
+    # refreshed while it waited.
+    token_generation: Mapped[int] = mapped_column(Integer, default=0)
+    connected_by: Mapped[str | None] = mapped_column(String(128))
+    connected_at: Mapped[datetime | None]
+    refreshed_at: Mapped[datetime | None]
+    customers_refreshed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_intuit_tid: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class QuickBooksOAuthState(Base):
+    """A used OAuth `state`, by its nonce: a state is accepted once, in every process.
+
+    The callback records the outcome so that the same redirect arriving again (a reload, a
+    double request from the browser) shows the same page without exchanging the code twice,
+    which Intuit would treat as fraud and answer by revoking the tokens.
+    """
+
+    __tablename__ = "quickbooks_oauth_states"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    account_id: Mapped[str] = mapped_column(String(128))
+    # sha256 of the authorization code, to tell a repeated callback from a replayed state.
+    code_digest: Mapped[str] = mapped_column(String(64))
+    realm_id: Mapped[str | None] = mapped_column(String(32))
+    # Null while the exchange runs; then `connected` or an error code.
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    used_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    __table_args__ = (Index("ix_quickbooks_oauth_states_used_at", "used_at"),)
+
+
+class QuickBooksCustomer(Base):
+    """The tenant's QuickBooks customers, as last read (active and inactive)."""
+
+    __tablename__ = "quickbooks_customers"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(500))
+    # casefold()ed display name: the search is case-insensitive on every backend.
+    search_key: Mapped[str] = mapped_column(String(500))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    active: Mapped[bool] = mapped_column(Boolean)
+    refreshed_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class QuickBooksCustomerLink(Base):
+    """Which QuickBooks customer a client is invoiced as: one to one, within a tenant."""
+
+    __tablename__ = "quickbooks_customer_links"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    client_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(32))
+    # The customer's name when linked (refreshed with the customer list), so the client
+    # still reads well if the cache is empty.
+    display_name: Mapped[str] = mapped_column(String(500))
+    linked_by: Mapped[str | None] = mapped_column(String(128))
+    linked_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "client_id"],
+            ["clients.tenant_id", "clients.id"],
+            name="fk_quickbooks_customer_links_client",
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint("tenant_id", "customer_id"),
+    )
