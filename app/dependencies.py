@@ -20,8 +20,17 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    async with transaction(runtime.sessions) as session:
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    if request.method in _READS:
+        async with transaction(runtime.sessions) as session:
+            yield session
+        return
+    # On SQLite a transaction that read before another one wrote cannot write any more
+    # (SQLITE_BUSY_SNAPSHOT, no waiting helps): writers take turns from their first read.
+    async with runtime.writer_lock.hold(), transaction(runtime.sessions) as session:
         yield session
 
 

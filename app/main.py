@@ -14,10 +14,13 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.billing.invoice_routes import router as invoices_router
+from app.billing.report_routes import router as billing_reports_router
 from app.billing.routes import router as billing_router
-from app.db import WriterLock
 from app.errors import AppError, error_body
 from app.pages.routes import router as pages_router
+from app.quickbooks import jobs as quickbooks_jobs
+from app.quickbooks.routes import router as quickbooks_router
 from app.runtime import open_runtime
 from app.settings import PROJECT_ROOT, Settings, load_settings
 from app.tenants.routes import router as connect_router
@@ -91,13 +94,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_runtime(settings, transport=transport, sleep=sleep) as runtime:
             app.state.runtime = runtime
-            app.state.webhook_ingestor = WebhookIngestor(
-                runtime.sessions, WriterLock(settings.database_url)
-            )
+            app.state.webhook_ingestor = WebhookIngestor(runtime.sessions, runtime.writer_lock)
             # Objects made while starting up live for ever: keep them out of the garbage
             # collector's way, which shortens its pauses (the latency tail) under load.
             gc.freeze()
             worklog_jobs.start(runtime, periodic=run_periodic_jobs)
+            quickbooks_jobs.start(runtime, periodic=run_periodic_jobs)
             try:
                 yield
             finally:
@@ -108,7 +110,10 @@ def create_app(
     app.include_router(connect_router)
     app.include_router(pages_router)
     app.include_router(worklogs_router)
+    app.include_router(billing_reports_router)
     app.include_router(billing_router)
+    app.include_router(quickbooks_router)
+    app.include_router(invoices_router)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
 
     @app.get("/healthz", tags=["ops"])

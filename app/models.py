@@ -6,10 +6,19 @@ from app.billing.models import (
     BudgetMemberRate,
     BudgetProject,
     Client,
+    Invoice,
+    InvoiceLine,
+    InvoiceWorklog,
     WorklogAssignment,
     WorklogRateOverride,
 )
 from app.db import Base
+from app.quickbooks.models import (
+    QuickBooksConnection,
+    QuickBooksCustomer,
+    QuickBooksCustomerLink,
+    QuickBooksOAuthState,
+)
 from app.tenants.models import Tenant
 from app.worklogs.models import JiraIssue, Worklog, WorklogSync
 
@@ -20,7 +29,14 @@ __all__ = [
     "BudgetMemberRate",
     "BudgetProject",
     "Client",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceWorklog",
     "JiraIssue",
+    "QuickBooksConnection",
+    "QuickBooksCustomer",
+    "QuickBooksCustomerLink",
+    "QuickBooksOAuthState",
     "Tenant",
     "Worklog",
     "WorklogAssignment",

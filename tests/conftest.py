@@ -76,6 +76,9 @@ def empty_all_tables(url: str) -> None:
                 if tables:
                     conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
             else:
+                # Tenants first: finalized invoices may only go with their site (a trigger
+                # refuses any other delete), and everything of a site cascades from it.
+                conn.execute(text("DELETE FROM tenants"))
                 for table in tables:
                     conn.execute(text(f"DELETE FROM {table}"))
     finally:

@@ -187,3 +187,132 @@ class WorklogRateOverride(Base):
             ondelete="CASCADE",
         ),
     )
+
+
+class Invoice(Base):
+    """An invoice made from a budget for a period: `draft` until finalized, then locked.
+
+    Nothing on a finalized invoice ever changes again (the database refuses it, see
+    migration 0007): what QuickBooks holds and what the client was sent stay the same
+    whatever happens to rates, budgets or the worklogs in Jira afterwards.
+    """
+
+    __tablename__ = "invoices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(Integer)
+    budget_id: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    number: Mapped[str | None] = mapped_column(String(21))
+    sequence: Mapped[int | None] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    group_by: Mapped[str] = mapped_column(String(16))
+    # The rounding in force when the invoice was generated, shown beside its hours.
+    rounding_minutes: Mapped[int] = mapped_column(Integer)
+    rounding_mode: Mapped[str] = mapped_column(String(16))
+    issue_date: Mapped[date]
+    due_date: Mapped[date]
+    notes: Mapped[str | None] = mapped_column(Text)
+    total: Mapped[Decimal]
+    created_by: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+    finalized_at: Mapped[datetime | None]
+    finalized_by: Mapped[str | None] = mapped_column(String(128))
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "client_id"],
+            ["clients.tenant_id", "clients.id"],
+            name="fk_invoices_client",
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "budget_id"],
+            ["budgets.tenant_id", "budgets.id"],
+            name="fk_invoices_budget",
+        ),
+        UniqueConstraint("tenant_id", "id"),
+        UniqueConstraint("tenant_id", "number"),
+        Index("ix_invoices_tenant_budget", "tenant_id", "budget_id"),
+        Index("ix_invoices_tenant_client", "tenant_id", "client_id"),
+    )
+
+
+class InvoiceLine(Base):
+    """One line: the worklogs of one group (issue, person or single worklog) at one rate,
+    or a line added by hand (`kind` manual, no worklogs, no actual hours)."""
+
+    __tablename__ = "invoice_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(Integer)
+    invoice_id: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    # What the worklogs were grouped on (issue id, account id or worklog id) — with the
+    # rate, the key that ties each invoiced worklog to its line.
+    group_key: Mapped[str | None] = mapped_column(String(128))
+    description: Mapped[str] = mapped_column(Text)
+    actual_seconds: Mapped[int | None] = mapped_column(BigInteger)
+    billed_seconds: Mapped[int | None] = mapped_column(BigInteger)
+    actual_hours: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    hours: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    rate: Mapped[Decimal]
+    amount: Mapped[Decimal]
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "invoice_id"],
+            ["invoices.tenant_id", "invoices.id"],
+            name="fk_invoice_lines_invoice",
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint("tenant_id", "id"),
+        Index("ix_invoice_lines_invoice_group", "tenant_id", "invoice_id", "group_key"),
+    )
+
+
+class InvoiceWorklog(Base):
+    """A worklog on an invoice, with what it was billed as at the time.
+
+    The primary key (tenant, worklog) is what stops two invoices, drafts included, from
+    ever claiming the same worklog, whatever runs at the same time. `jira_updated_at` and
+    `seconds` are Jira's as invoiced: a later difference is drift.
+    """
+
+    __tablename__ = "invoice_worklogs"
+
+    tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    worklog_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    invoice_id: Mapped[int] = mapped_column(Integer)
+    line_id: Mapped[int | None] = mapped_column(Integer)
+    group_key: Mapped[str] = mapped_column(String(128))
+    seconds: Mapped[int] = mapped_column(Integer)
+    billed_seconds: Mapped[int] = mapped_column(Integer)
+    rate: Mapped[Decimal]
+    rate_source: Mapped[str] = mapped_column(String(16))
+    jira_updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "worklog_id"],
+            ["worklogs.tenant_id", "worklogs.id"],
+            name="fk_invoice_worklogs_worklog",
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "invoice_id"],
+            ["invoices.tenant_id", "invoices.id"],
+            name="fk_invoice_worklogs_invoice",
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "line_id"],
+            ["invoice_lines.tenant_id", "invoice_lines.id"],
+            name="fk_invoice_worklogs_line",
+            ondelete="CASCADE",
+        ),
+        Index("ix_invoice_worklogs_invoice", "tenant_id", "invoice_id", "line_id"),
+    )

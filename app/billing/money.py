@@ -11,9 +11,21 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from sqlalchemy import ColumnElement
+from sqlalchemy.orm import InstrumentedAttribute
+
 from app.quantities import CENT, hours
 
-__all__ = ["CENT", "MAX_RATE", "RoundingMode", "billed_seconds", "hours", "line_amount", "money"]
+__all__ = [
+    "CENT",
+    "MAX_RATE",
+    "RoundingMode",
+    "billed_seconds",
+    "billed_seconds_sql",
+    "hours",
+    "line_amount",
+    "money",
+]
 
 MAX_RATE = Decimal("100000.00")  # an hourly rate above this is a typo, not a price
 
@@ -44,3 +56,21 @@ def billed_seconds(seconds: int, rounding_minutes: int, mode: RoundingMode) -> i
     if mode is RoundingMode.UP:
         return int((Decimal(seconds) / step).to_integral_value(ROUND_CEILING)) * step
     return int((Decimal(seconds) / step).to_integral_value(ROUND_HALF_UP)) * step
+
+
+def billed_seconds_sql(
+    seconds: ColumnElement[int] | InstrumentedAttribute[int],
+    rounding_minutes: int,
+    mode: RoundingMode,
+) -> ColumnElement[int] | InstrumentedAttribute[int]:
+    """`billed_seconds` as SQL over a column, for invoices generated inside the database.
+
+    Integer arithmetic only, so SQLite and PostgreSQL agree with the Python rule exactly
+    (tests compare the two): up is ceil(s / step), nearest is floor((2s + step) / 2step).
+    """
+    if mode is RoundingMode.NONE or rounding_minutes <= 0:
+        return seconds
+    step = rounding_minutes * 60
+    if mode is RoundingMode.UP:
+        return ((seconds + (step - 1)) // step) * step
+    return ((seconds * 2 + step) // (2 * step)) * step

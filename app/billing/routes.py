@@ -125,6 +125,11 @@ def _budget_out(view: BudgetView) -> BudgetOut:
         hours_logged=logged,
         hours_billable=hours(view.seconds_billable),
         hours_remaining=None if budget.hours_cap is None else budget.hours_cap - logged,
+        hours_invoiced=view.hours_invoiced,
+        amount_invoiced=view.amount_invoiced,
+        amount_remaining=(
+            None if budget.amount_cap is None else budget.amount_cap - view.amount_invoiced
+        ),
         created_at=budget.created_at,
         updated_at=budget.updated_at,
     )
@@ -217,6 +222,7 @@ def _priced_out(priced: PricedWorklog) -> PricedWorklogOut:
         budget_id=priced.budget_id,
         rate=priced.rate,
         rate_source=priced.rate_source,
+        invoice_id=priced.invoice_id,
     )
 
 

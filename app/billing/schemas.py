@@ -234,6 +234,9 @@ class BudgetOut(BaseModel):
     hours_logged: HoursOut
     hours_billable: HoursOut
     hours_remaining: MoneyOut
+    hours_invoiced: HoursOut
+    amount_invoiced: HoursOut
+    amount_remaining: MoneyOut
     created_at: datetime
     updated_at: datetime
 
@@ -280,6 +283,7 @@ class PricedWorklogOut(WorklogOut):
     budget_id: int | None
     rate: MoneyOut
     rate_source: RateSource | None
+    invoice_id: int | None
 
 
 class PricedWorklogPage(BaseModel):

@@ -6,15 +6,17 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_
+from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.billing import repository
+from app.billing import invoice_repository, invoices, repository
 from app.billing.models import (
     BillingSettings,
     Budget,
     BudgetMemberRate,
     Client,
+    Invoice,
+    InvoiceWorklog,
     WorklogAssignment,
 )
 from app.billing.money import RoundingMode
@@ -127,6 +129,12 @@ async def update_client(
 
 async def delete_client(session: AsyncSession, tenant_id: int, client_id: int) -> None:
     client = await get_client(session, tenant_id, client_id)
+    if await invoice_repository.has_invoices(session, tenant_id, client_id=client_id):
+        raise Conflict(
+            f"'{client.name}' has invoices, which must stay with their client: it cannot be "
+            f"deleted.",
+            code="client_has_invoices",
+        )
     if await repository.budgets(session, tenant_id, after_id=0, limit=1, client_id=client_id):
         raise Conflict(
             f"'{client.name}' still has budgets; delete or move them first.",
@@ -155,13 +163,20 @@ class BudgetView:
     project_keys: list[str]
     seconds_logged: int
     seconds_billable: int
+    hours_invoiced: Decimal
+    amount_invoiced: Decimal
 
 
 async def _views(session: AsyncSession, tenant_id: int, budgets: list[Budget]) -> list[BudgetView]:
     ids = [b.id for b in budgets]
     keys = await repository.project_keys(session, tenant_id, ids)
     figures = await repository.budget_hours(session, tenant_id, ids)
-    return [BudgetView(b, keys.get(b.id, []), *figures.get(b.id, (0, 0))) for b in budgets]
+    invoiced = await invoice_repository.invoiced_figures(session, tenant_id, ids)
+    zero = (Decimal("0.00"), Decimal("0.00"))
+    return [
+        BudgetView(b, keys.get(b.id, []), *figures.get(b.id, (0, 0)), *invoiced.get(b.id, zero))
+        for b in budgets
+    ]
 
 
 async def get_budget(session: AsyncSession, tenant_id: int, budget_id: int) -> Budget:
@@ -277,6 +292,7 @@ async def assign_worklogs(
     if missing:
         shown = ", ".join(str(i) for i in missing[:10])
         raise NotFound(f"No such worklogs: {shown}.", code="worklog_not_found")
+    await invoices.ensure_not_invoiced(session, tenant_id, ids)
     await repository.set_assignments(session, tenant_id, ids, budget_id, by)
     return ids
 
@@ -291,6 +307,7 @@ class PricedWorklog:
     budget_id: int | None
     rate: Decimal | None
     rate_source: RateSource | None
+    invoice_id: int | None
 
 
 async def list_priced_worklogs(
@@ -305,7 +322,7 @@ async def list_priced_worklogs(
 ) -> tuple[list[PricedWorklog], str | None]:
     effective = repository.effective_budget_id()
     query = (
-        worklogs.worklogs_query(tenant_id, filters)
+        worklogs.worklogs_query(tenant_id, filters, live_only=False)
         .outerjoin(
             WorklogAssignment,
             and_(
@@ -313,7 +330,20 @@ async def list_priced_worklogs(
                 WorklogAssignment.worklog_id == Worklog.id,
             ),
         )
-        .add_columns(effective.label("budget_id"))
+        .outerjoin(
+            InvoiceWorklog,
+            and_(
+                InvoiceWorklog.tenant_id == Worklog.tenant_id,
+                InvoiceWorklog.worklog_id == Worklog.id,
+            ),
+        )
+        .outerjoin(
+            Invoice,
+            and_(Invoice.tenant_id == Worklog.tenant_id, Invoice.id == InvoiceWorklog.invoice_id),
+        )
+        # A worklog deleted in Jira stays listed while a finalized invoice bills it.
+        .where(or_(Worklog.deleted_in_jira_at.is_(None), Invoice.status == "finalized"))
+        .add_columns(effective.label("budget_id"), InvoiceWorklog.invoice_id)
     )
     if budget_id is not None:
         query = query.where(effective == budget_id)
@@ -328,11 +358,11 @@ async def list_priced_worklogs(
         account_ids=sorted({row[0].author_account_id for row in rows}),
     )
     priced = []
-    for worklog, issue, effective_budget in rows:
+    for worklog, issue, effective_budget, invoice_id in rows:
         rate, source = book.resolve(
             worklog.id, effective_budget, worklog.author_account_id, worklog.started_on
         )
-        priced.append(PricedWorklog(worklog, issue, effective_budget, rate, source))
+        priced.append(PricedWorklog(worklog, issue, effective_budget, rate, source, invoice_id))
     return priced, next_cursor
 
 
@@ -346,6 +376,7 @@ async def change_worklog(
 ) -> PricedWorklog:
     if not await repository.live_worklog_ids(session, tenant_id, [worklog_id]):
         raise NotFound(f"There is no worklog {worklog_id}.", code="worklog_not_found")
+    await invoices.ensure_not_invoiced(session, tenant_id, [worklog_id])
     if "billable" in changes:
         if not isinstance(changes["billable"], bool):
             raise Unprocessable("billable must be true or false.", code="invalid_request")

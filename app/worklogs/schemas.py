@@ -27,6 +27,7 @@ class WorklogOut(BaseModel):
     comment: str
     billable: bool
     updated: datetime
+    deleted_in_jira: bool
 
     @classmethod
     def of(cls, row: WorklogRow) -> WorklogOut:
@@ -45,6 +46,7 @@ class WorklogOut(BaseModel):
             comment=w.comment,
             billable=w.billable,
             updated=w.jira_updated_at,
+            deleted_in_jira=w.deleted_in_jira_at is not None,
         )
 
 

@@ -128,8 +128,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         ) from exc
 
 
-def worklogs_query(tenant_id: int, filters: WorklogFilters) -> Select[Worklog, JiraIssue]:
-    """Live worklogs of a tenant with their issue, filtered; other domains add columns."""
+def worklogs_query(
+    tenant_id: int, filters: WorklogFilters, *, live_only: bool = True
+) -> Select[Worklog, JiraIssue]:
+    """Live worklogs of a tenant with their issue, filtered; other domains add columns (and
+    with `live_only=False`, their own rule for which deleted worklogs still show)."""
     if filters.from_date and filters.to_date and filters.to_date < filters.from_date:
         raise Unprocessable("'to' is before 'from'.", code="invalid_period")
     query = (
@@ -138,8 +141,10 @@ def worklogs_query(tenant_id: int, filters: WorklogFilters) -> Select[Worklog, J
             JiraIssue,
             and_(JiraIssue.tenant_id == Worklog.tenant_id, JiraIssue.id == Worklog.issue_id),
         )
-        .where(Worklog.tenant_id == tenant_id, Worklog.deleted_in_jira_at.is_(None))
+        .where(Worklog.tenant_id == tenant_id)
     )
+    if live_only:
+        query = query.where(Worklog.deleted_in_jira_at.is_(None))
     if filters.worklog_id is not None:
         query = query.where(Worklog.id == filters.worklog_id)
     if filters.project_key:

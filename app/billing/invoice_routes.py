@@ -1,0 +1,216 @@
+"""Invoice API: generate from a budget, read, review a draft, finalize. Reading is open to
+every user of the site; everything else needs a billing editor."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from app.billing import accounting
+from app.billing import invoices as service
+from app.billing.invoice_schemas import (
+    DriftOut,
+    InvoiceGenerate,
+    InvoiceOut,
+    InvoicePage,
+    InvoicePatch,
+    InvoiceStatus,
+    InvoiceSummary,
+    LineIn,
+    LineOut,
+    LinePatch,
+    NamedRef,
+)
+from app.billing.invoices import InvoiceListItem, InvoiceView
+from app.billing.models import Invoice
+from app.billing.money import hours
+from app.billing.routes import _require_editor
+from app.dependencies import RuntimeDep, SessionDep
+from app.tenants.auth import ApiContext
+from app.worklogs.schemas import Person
+
+router = APIRouter(prefix="/api", tags=["invoices"])
+
+
+def _person(account_id: str | None) -> Person | None:
+    return None if account_id is None else Person(account_id=account_id, display_name=None)
+
+
+def _summary_fields(item: InvoiceListItem | InvoiceView, invoice: Invoice) -> dict[str, object]:
+    return {
+        "id": invoice.id,
+        "number": invoice.number,
+        "status": InvoiceStatus(invoice.status),
+        "client": NamedRef(id=item.client.id, name=item.client.name),
+        "budget": NamedRef(id=item.budget.id, name=item.budget.name),
+        "currency": invoice.currency,
+        "period_start": invoice.period_start,
+        "period_end": invoice.period_end,
+        "group_by": invoice.group_by,
+        "issue_date": invoice.issue_date,
+        "due_date": invoice.due_date,
+        "total": invoice.total,
+        "created_at": invoice.created_at,
+        "created_by": _person(invoice.created_by),
+        "finalized_at": invoice.finalized_at,
+        "finalized_by": _person(invoice.finalized_by),
+    }
+
+
+async def _out(session: SessionDep, view: InvoiceView) -> InvoiceOut:
+    invoice = view.invoice
+    lines = [
+        LineOut(
+            id=line.id,
+            kind=line.kind,
+            description=line.description,
+            actual_hours=line.actual_hours,
+            hours=line.hours,
+            rate=line.rate,
+            amount=line.amount,
+            worklog_ids=[str(i) for i in view.worklog_ids.get(line.id, [])],
+        )
+        for line in view.lines
+    ]
+    blocks = await accounting.invoice_blocks(session, invoice.tenant_id, [invoice.id])
+    return InvoiceOut(
+        **_summary_fields(view, invoice),
+        quickbooks=blocks.get(invoice.id),
+        notes=invoice.notes,
+        rounding_minutes=invoice.rounding_minutes,
+        rounding_mode=invoice.rounding_mode,
+        actual_hours=hours(sum(line.actual_seconds or 0 for line in view.lines)),
+        hours=sum((line.hours for line in view.lines), hours(0)),
+        lines=lines,
+        drift=[
+            DriftOut(worklog_id=str(d.worklog_id), change=d.change, detected_at=d.detected_at)
+            for d in view.drift
+        ],
+    )
+
+
+@router.post("/budgets/{budget_id}/invoices", response_model=InvoiceOut, status_code=201)
+async def generate_invoice(
+    budget_id: int,
+    data: InvoiceGenerate,
+    context: ApiContext,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> InvoiceOut:
+    await _require_editor(runtime, session, context)
+    view = await service.generate_invoice(
+        session, context.tenant.id, budget_id, data, by=context.account_id
+    )
+    return await _out(session, view)
+
+
+@router.get("/invoices", response_model=InvoicePage)
+async def list_invoices(
+    context: ApiContext,
+    session: SessionDep,
+    status: InvoiceStatus | None = None,
+    client_id: int | None = None,
+    budget_id: int | None = None,
+    cursor: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> InvoicePage:
+    items, next_cursor = await service.list_invoices(
+        session,
+        context.tenant.id,
+        cursor=cursor,
+        limit=limit,
+        status=status,
+        client_id=client_id,
+        budget_id=budget_id,
+    )
+    blocks = await accounting.invoice_blocks(
+        session, context.tenant.id, [item.invoice.id for item in items]
+    )
+    return InvoicePage(
+        items=[
+            InvoiceSummary(
+                **_summary_fields(item, item.invoice),
+                quickbooks=blocks.get(item.invoice.id),
+            )
+            for item in items
+        ],
+        next_cursor=next_cursor,
+    )
+
+
+@router.get("/invoices/{invoice_id}", response_model=InvoiceOut)
+async def read_invoice(invoice_id: int, context: ApiContext, session: SessionDep) -> InvoiceOut:
+    return await _out(session, await service.view_invoice(session, context.tenant.id, invoice_id))
+
+
+@router.patch("/invoices/{invoice_id}", response_model=InvoiceOut)
+async def change_invoice(
+    invoice_id: int,
+    patch: InvoicePatch,
+    context: ApiContext,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> InvoiceOut:
+    await _require_editor(runtime, session, context)
+    view = await service.update_invoice(session, context.tenant.id, invoice_id, patch)
+    return await _out(session, view)
+
+
+@router.delete("/invoices/{invoice_id}", status_code=204)
+async def delete_invoice(
+    invoice_id: int, context: ApiContext, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    await _require_editor(runtime, session, context)
+    await service.delete_invoice(session, context.tenant.id, invoice_id)
+    return Response(status_code=204)
+
+
+@router.post("/invoices/{invoice_id}/finalize", response_model=InvoiceOut)
+async def finalize_invoice(
+    invoice_id: int, context: ApiContext, session: SessionDep, runtime: RuntimeDep
+) -> InvoiceOut:
+    await _require_editor(runtime, session, context)
+    view = await service.finalize_invoice(
+        session, context.tenant.id, invoice_id, by=context.account_id
+    )
+    return await _out(session, view)
+
+
+@router.post("/invoices/{invoice_id}/lines", response_model=InvoiceOut, status_code=201)
+async def add_line(
+    invoice_id: int,
+    data: LineIn,
+    context: ApiContext,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> InvoiceOut:
+    await _require_editor(runtime, session, context)
+    return await _out(session, await service.add_line(session, context.tenant.id, invoice_id, data))
+
+
+@router.patch("/invoices/{invoice_id}/lines/{line_id}", response_model=InvoiceOut)
+async def change_line(
+    invoice_id: int,
+    line_id: int,
+    patch: LinePatch,
+    context: ApiContext,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> InvoiceOut:
+    await _require_editor(runtime, session, context)
+    view = await service.update_line(session, context.tenant.id, invoice_id, line_id, patch)
+    return await _out(session, view)
+
+
+@router.delete("/invoices/{invoice_id}/lines/{line_id}", response_model=InvoiceOut)
+async def delete_line(
+    invoice_id: int,
+    line_id: int,
+    context: ApiContext,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> InvoiceOut:
+    await _require_editor(runtime, session, context)
+    view = await service.delete_line(session, context.tenant.id, invoice_id, line_id)
+    return await _out(session, view)

@@ -1,0 +1,466 @@
+"""Invoice rules: generate a draft from a budget, review it, finalize it (number + lock).
+
+* A draft holds the budget's billable worklogs of a period that no other invoice holds,
+  grouped into lines by issue, person or worklog, one line per distinct rate.
+* Hours per line are the sum of each worklog's billed seconds (the tenant's rounding,
+  worklog by worklog), to 2 places; amount = round_half_up(hours * rate, 2); the total is
+  the sum of the lines.
+* Finalizing takes the next number of the tenant's sequence and locks the invoice; from then
+  on nothing of it changes (409 `invoice_locked`, and the database refuses it as well).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.billing import invoice_repository as repo
+from app.billing import repository as billing_repository
+from app.billing.invoice_repository import Drift, Fallback, LineGroup
+from app.billing.invoice_schemas import (
+    MAX_DESCRIPTION,
+    GroupBy,
+    InvoiceGenerate,
+    InvoicePatch,
+    InvoiceStatus,
+    LineIn,
+    LinePatch,
+)
+from app.billing.models import Budget, Client, Invoice, InvoiceLine
+from app.billing.money import RoundingMode, hours, line_amount
+from app.billing.rates import RateSource
+from app.billing.schemas import MAX_SEQUENCE
+from app.errors import Conflict, NotFound, Unprocessable
+from app.timeutil import utc_now
+
+MAX_NUMBER_LENGTH = 21  # QuickBooks' DocNumber
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceView:
+    invoice: Invoice
+    client: Client
+    budget: Budget
+    lines: list[InvoiceLine]
+    worklog_ids: dict[int, list[int]]  # by line id
+    drift: list[Drift]
+
+
+def locked(invoice: Invoice) -> Conflict:
+    return Conflict(
+        f"Invoice {invoice.number} is finalized and can no longer be changed.",
+        code="invoice_locked",
+    )
+
+
+# --- generate --------------------------------------------------------------------------------
+
+
+async def generate_invoice(
+    session: AsyncSession, tenant_id: int, budget_id: int, data: InvoiceGenerate, *, by: str | None
+) -> InvoiceView:
+    budget = await _budget(session, tenant_id, budget_id)
+    client = await _client(session, tenant_id, budget.client_id)
+    settings = await billing_repository.settings(session, tenant_id)
+    fallback = _fallback(budget, client, settings.default_hourly_rate)
+    window = (budget.id, budget.starts_on, budget.ends_on, data.period_start, data.period_end)
+    if fallback.rate is None:
+        unpriced = await repo.unpriced_worklog_ids(session, tenant_id, *window, limit=5)
+        if unpriced:
+            shown = ", ".join(str(i) for i in unpriced)
+            raise Unprocessable(
+                f"Some worklogs have no rate (for example {shown}): set an hourly rate on the "
+                f"budget, on the client or as the site default in Settings.",
+                code="rate_missing",
+            )
+    today = utc_now().date()
+    invoice = Invoice(
+        tenant_id=tenant_id,
+        client_id=client.id,
+        budget_id=budget.id,
+        status=InvoiceStatus.DRAFT.value,
+        currency=client.currency,
+        period_start=data.period_start,
+        period_end=data.period_end,
+        group_by=data.group_by.value,
+        rounding_minutes=settings.rounding_minutes,
+        rounding_mode=settings.rounding_mode,
+        issue_date=today,
+        due_date=today + timedelta(days=settings.default_due_days),
+        total=Decimal("0.00"),
+        created_by=by,
+    )
+    session.add(invoice)
+    await session.flush()
+    claimed = await repo.claim_worklogs(
+        session,
+        tenant_id=tenant_id,
+        invoice_id=invoice.id,
+        budget_id=budget.id,
+        budget_starts=budget.starts_on,
+        budget_ends=budget.ends_on,
+        period_start=data.period_start,
+        period_end=data.period_end,
+        group_by=data.group_by.value,
+        rounding_minutes=settings.rounding_minutes,
+        rounding_mode=RoundingMode(settings.rounding_mode),
+        fallback=fallback,
+    )
+    if claimed == 0:
+        # Raising rolls the whole transaction back: the empty draft is never seen.
+        raise Unprocessable(
+            f"There is nothing to invoice on '{budget.name}' from {data.period_start} to "
+            f"{data.period_end}: no billable worklogs that are not already on an invoice.",
+            code="nothing_to_invoice",
+        )
+    groups = await repo.line_groups(session, tenant_id, invoice.id)
+    rows = [
+        _line_row(tenant_id, invoice.id, position, group, data.group_by)
+        for position, group in enumerate(_ordered(groups, data.group_by), start=1)
+    ]
+    await repo.insert_lines(session, rows)
+    await repo.tie_worklogs_to_lines(session, tenant_id, invoice.id)
+    invoice.total = sum((line_amount_of(row) for row in rows), Decimal("0.00"))
+    await session.flush()
+    return await view_invoice(session, tenant_id, invoice.id)
+
+
+def _fallback(budget: Budget, client: Client, site_default: Decimal | None) -> Fallback:
+    if budget.hourly_rate is not None:
+        return Fallback(budget.hourly_rate, RateSource.BUDGET)
+    if client.hourly_rate is not None:
+        return Fallback(client.hourly_rate, RateSource.CLIENT)
+    if site_default is not None:
+        return Fallback(site_default, RateSource.SITE_DEFAULT)
+    return Fallback(None, None)
+
+
+_ISSUE_KEY = re.compile(r"^(.*?)-(\d+)$")
+
+
+def _natural_issue_key(key: str | None) -> tuple[str, int, str]:
+    """PROJ-9 before PROJ-10."""
+    if key is None:
+        return ("\uffff", 0, "")
+    match = _ISSUE_KEY.match(key)
+    if match is None:
+        return (key, 0, key)
+    return (match.group(1), int(match.group(2)), key)
+
+
+def _ordered(groups: list[LineGroup], group_by: GroupBy) -> list[LineGroup]:
+    if group_by is GroupBy.ISSUE:
+        return sorted(groups, key=lambda g: (_natural_issue_key(g.issue_key), g.issue_id, g.rate))
+    if group_by is GroupBy.AUTHOR:
+        return sorted(
+            groups,
+            key=lambda g: ((g.author_name or g.author_account_id).casefold(), g.group_key, g.rate),
+        )
+    return sorted(groups, key=lambda g: (g.first_started_at, g.group_key))
+
+
+def _issue_text(group: LineGroup) -> str:
+    if group.issue_key is None:
+        return f"Jira issue {group.issue_id}"
+    return f"{group.issue_key} {group.issue_summary}" if group.issue_summary else group.issue_key
+
+
+def describe(group: LineGroup, group_by: GroupBy) -> str:
+    if group_by is GroupBy.ISSUE:
+        text = _issue_text(group)
+    elif group_by is GroupBy.AUTHOR:
+        text = group.author_name or group.author_account_id
+    else:
+        who = group.author_name or group.author_account_id
+        text = f"{_issue_text(group)} — {who}, {group.started_on.isoformat()}"
+        if group.comment:
+            text += f": {group.comment}"
+    return text[:MAX_DESCRIPTION]
+
+
+def line_amount_of(row: dict[str, object]) -> Decimal:
+    amount = row["amount"]
+    assert isinstance(amount, Decimal)
+    return amount
+
+
+def _line_row(
+    tenant_id: int, invoice_id: int, position: int, group: LineGroup, group_by: GroupBy
+) -> dict[str, object]:
+    billed = hours(group.billed_seconds)
+    return {
+        "tenant_id": tenant_id,
+        "invoice_id": invoice_id,
+        "position": position,
+        "kind": "worklogs",
+        "group_key": group.group_key,
+        "description": describe(group, group_by),
+        "actual_seconds": group.actual_seconds,
+        "billed_seconds": group.billed_seconds,
+        "actual_hours": hours(group.actual_seconds),
+        "hours": billed,
+        "rate": group.rate,
+        "amount": line_amount(billed, group.rate),
+    }
+
+
+# --- read -----------------------------------------------------------------------------------
+
+
+async def get_invoice(
+    session: AsyncSession, tenant_id: int, invoice_id: int, *, for_update: bool = False
+) -> Invoice:
+    invoice = await repo.invoice(session, tenant_id, invoice_id, for_update=for_update)
+    if invoice is None:
+        raise NotFound(f"There is no invoice {invoice_id}.", code="invoice_not_found")
+    return invoice
+
+
+async def view_invoice(session: AsyncSession, tenant_id: int, invoice_id: int) -> InvoiceView:
+    invoice = await get_invoice(session, tenant_id, invoice_id)
+    return InvoiceView(
+        invoice=invoice,
+        client=await _client(session, tenant_id, invoice.client_id),
+        budget=await _budget(session, tenant_id, invoice.budget_id),
+        lines=await repo.lines(session, tenant_id, invoice.id),
+        worklog_ids=await repo.worklog_ids_by_line(session, tenant_id, invoice.id),
+        drift=await repo.drift(session, tenant_id, invoice.id),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceListItem:
+    invoice: Invoice
+    client: Client
+    budget: Budget
+
+
+async def list_invoices(
+    session: AsyncSession,
+    tenant_id: int,
+    *,
+    cursor: str | None,
+    limit: int,
+    status: InvoiceStatus | None,
+    client_id: int | None,
+    budget_id: int | None,
+) -> tuple[list[InvoiceListItem], str | None]:
+    before = None
+    if cursor is not None:
+        if not cursor.isdigit():
+            raise Unprocessable("The cursor is not one this API gave out.", code="invalid_cursor")
+        before = int(cursor)
+    rows = await repo.invoices(
+        session,
+        tenant_id,
+        before_id=before,
+        limit=limit + 1,
+        status=status.value if status else None,
+        client_id=client_id,
+        budget_id=budget_id,
+    )
+    next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
+    rows = rows[:limit]
+    clients = await _clients(session, tenant_id, {r.client_id for r in rows})
+    budgets = await _budgets(session, tenant_id, {r.budget_id for r in rows})
+    items = [InvoiceListItem(r, clients[r.client_id], budgets[r.budget_id]) for r in rows]
+    return items, next_cursor
+
+
+async def _clients(session: AsyncSession, tenant_id: int, ids: set[int]) -> dict[int, Client]:
+    result = await session.execute(
+        select(Client).where(Client.tenant_id == tenant_id, Client.id.in_(ids))
+    )
+    return {c.id: c for c in result.scalars()}
+
+
+async def _budgets(session: AsyncSession, tenant_id: int, ids: set[int]) -> dict[int, Budget]:
+    result = await session.execute(
+        select(Budget).where(Budget.tenant_id == tenant_id, Budget.id.in_(ids))
+    )
+    return {b.id: b for b in result.scalars()}
+
+
+# --- review a draft --------------------------------------------------------------------------
+
+
+async def _draft(session: AsyncSession, tenant_id: int, invoice_id: int) -> Invoice:
+    """The invoice, locked for this transaction, if it may still change."""
+    invoice = await get_invoice(session, tenant_id, invoice_id, for_update=True)
+    if invoice.status != InvoiceStatus.DRAFT.value:
+        raise locked(invoice)
+    return invoice
+
+
+async def update_invoice(
+    session: AsyncSession, tenant_id: int, invoice_id: int, patch: InvoicePatch
+) -> InvoiceView:
+    invoice = await _draft(session, tenant_id, invoice_id)
+    changes = patch.model_dump(exclude_unset=True)
+    issue_date = changes.get("issue_date", invoice.issue_date)
+    due_date = changes.get("due_date", invoice.due_date)
+    if due_date < issue_date:
+        raise Unprocessable(
+            f"The due date {due_date} is before the issue date {issue_date}.",
+            code="invalid_due_date",
+        )
+    for field, value in changes.items():
+        setattr(invoice, field, value)
+    await session.flush()
+    return await view_invoice(session, tenant_id, invoice.id)
+
+
+async def add_line(
+    session: AsyncSession, tenant_id: int, invoice_id: int, data: LineIn
+) -> InvoiceView:
+    invoice = await _draft(session, tenant_id, invoice_id)
+    position = await session.scalar(
+        select(func.coalesce(func.max(InvoiceLine.position), 0)).where(
+            InvoiceLine.tenant_id == tenant_id, InvoiceLine.invoice_id == invoice.id
+        )
+    )
+    session.add(
+        InvoiceLine(
+            tenant_id=tenant_id,
+            invoice_id=invoice.id,
+            position=int(position or 0) + 1,
+            kind="manual",
+            description=data.description,
+            hours=data.hours,
+            rate=data.rate,
+            amount=line_amount(data.hours, data.rate),
+        )
+    )
+    await session.flush()
+    return await _retotal(session, invoice)
+
+
+async def update_line(
+    session: AsyncSession, tenant_id: int, invoice_id: int, line_id: int, patch: LinePatch
+) -> InvoiceView:
+    invoice = await _draft(session, tenant_id, invoice_id)
+    line = await _line(session, tenant_id, invoice.id, line_id)
+    for field, value in patch.model_dump(exclude_unset=True).items():
+        setattr(line, field, value)
+    line.amount = line_amount(Decimal(line.hours), Decimal(line.rate))
+    await session.flush()
+    return await _retotal(session, invoice)
+
+
+async def delete_line(
+    session: AsyncSession, tenant_id: int, invoice_id: int, line_id: int
+) -> InvoiceView:
+    """Removes the line; its worklogs are free again for another invoice."""
+    invoice = await _draft(session, tenant_id, invoice_id)
+    line = await _line(session, tenant_id, invoice.id, line_id)
+    await session.delete(line)
+    await session.flush()
+    return await _retotal(session, invoice)
+
+
+async def _line(
+    session: AsyncSession, tenant_id: int, invoice_id: int, line_id: int
+) -> InvoiceLine:
+    line = await repo.line(session, tenant_id, invoice_id, line_id)
+    if line is None:
+        raise NotFound(
+            f"Invoice {invoice_id} has no line {line_id}.", code="invoice_line_not_found"
+        )
+    return line
+
+
+async def _retotal(session: AsyncSession, invoice: Invoice) -> InvoiceView:
+    lines = await repo.lines(session, invoice.tenant_id, invoice.id)
+    invoice.total = sum((Decimal(line.amount) for line in lines), Decimal("0.00"))
+    await session.flush()
+    return await view_invoice(session, invoice.tenant_id, invoice.id)
+
+
+async def delete_invoice(session: AsyncSession, tenant_id: int, invoice_id: int) -> None:
+    """Deletes a draft; its worklogs are free again."""
+    invoice = await _draft(session, tenant_id, invoice_id)
+    await repo.delete_invoice(session, tenant_id, invoice.id)
+
+
+# --- finalize --------------------------------------------------------------------------------
+
+
+async def finalize_invoice(
+    session: AsyncSession, tenant_id: int, invoice_id: int, *, by: str | None
+) -> InvoiceView:
+    """Number and lock the invoice. Idempotent: finalizing a finalized invoice returns it.
+
+    The invoice row is locked first, then the settings row that holds the sequence, so
+    concurrent calls for one invoice queue on the invoice (and find it finalized), and
+    calls for different invoices take numbers one after another: no duplicates, no gaps.
+    """
+    invoice = await get_invoice(session, tenant_id, invoice_id, for_update=True)
+    if invoice.status == InvoiceStatus.FINALIZED.value:
+        return await view_invoice(session, tenant_id, invoice.id)
+    if not await repo.lines(session, tenant_id, invoice.id):
+        raise Unprocessable(
+            "The invoice has no lines: add a line or delete the draft.", code="invoice_empty"
+        )
+    settings = await billing_repository.settings(session, tenant_id, for_update=True)
+    sequence = settings.next_invoice_number
+    number = f"{settings.invoice_number_prefix}{sequence}"
+    if sequence > MAX_SEQUENCE or len(number) > MAX_NUMBER_LENGTH:
+        raise Unprocessable(
+            f"The next invoice number {number} is longer than QuickBooks accepts "
+            f"({MAX_NUMBER_LENGTH} characters): shorten the prefix in Settings.",
+            code="invoice_number_too_long",
+        )
+    if await repo.number_taken(session, tenant_id, number):
+        raise Conflict(
+            f"Invoice number {number} is already used: set the next invoice number in "
+            f"Settings past the highest one issued.",
+            code="invoice_number_taken",
+        )
+    invoice.status = InvoiceStatus.FINALIZED.value
+    invoice.number = number
+    invoice.sequence = sequence
+    invoice.finalized_at = utc_now()
+    invoice.finalized_by = by
+    settings.next_invoice_number = sequence + 1
+    await session.flush()
+    return await view_invoice(session, tenant_id, invoice.id)
+
+
+# --- what other billing rules ask -------------------------------------------------------------
+
+
+async def ensure_not_invoiced(
+    session: AsyncSession, tenant_id: int, worklog_ids: list[int]
+) -> None:
+    """Worklogs on an invoice keep their budget, rate and billable flag: 409 otherwise."""
+    held = await repo.invoices_of_worklogs(session, tenant_id, worklog_ids)
+    if not held:
+        return
+    worklog_id, invoice = held[0]
+    if invoice.status == InvoiceStatus.FINALIZED.value:
+        where = f"finalized invoice {invoice.number}"
+        fix = "it can no longer change"
+    else:
+        where = f"draft invoice {invoice.id}"
+        fix = "remove its line or delete the draft first"
+    more = f" (and {len(held) - 1} more)" if len(held) > 1 else ""
+    raise Conflict(f"Worklog {worklog_id}{more} is on {where}: {fix}.", code="worklog_invoiced")
+
+
+async def _budget(session: AsyncSession, tenant_id: int, budget_id: int) -> Budget:
+    budget = await billing_repository.budget(session, tenant_id, budget_id)
+    if budget is None:
+        raise NotFound(f"There is no budget {budget_id}.", code="budget_not_found")
+    return budget
+
+
+async def _client(session: AsyncSession, tenant_id: int, client_id: int) -> Client:
+    client = await billing_repository.client(session, tenant_id, client_id)
+    if client is None:
+        raise NotFound(f"There is no client {client_id}.", code="client_not_found")
+    return client

@@ -1,0 +1,241 @@
+"""Invoice generation benchmark (issue 4): a draft from a budget holding 50,000 worklogs.
+
+    python bench/invoices/run.py                         # sqlite + postgresql, 50k worklogs
+    python bench/invoices/run.py --backends sqlite --worklogs 100000 --repeats 5
+
+For each backend: a fresh database (a SQLite file, or the PostgreSQL database
+`w360_bench_invoices`), migrated with Alembic; one tenant with a client, a budget over
+project P for the whole year (rate 120.00), a dated rate card for 10 people (a raise on
+July 1), 1% of the worklogs with their own rate override, rounding to the nearest 15
+minutes; 2,000 issues; N worklogs spread over the year by 25 people. Then, timed, exactly
+what `POST /api/budgets/{id}/invoices` does in its transaction (the service call, commit
+included), grouped by issue, by person and by worklog, each `--repeats` times (the draft is
+deleted between runs, untimed). Target: under 1 s on both databases.
+
+PostgreSQL is ANALYZEd after loading, as autovacuum would have done on a live database.
+Results go to bench/invoices/results.json; RESULTS.md records them by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy import insert, text
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from app import migrations  # noqa: E402
+from app.billing import invoices  # noqa: E402
+from app.billing.invoice_schemas import GroupBy, InvoiceGenerate  # noqa: E402
+from app.billing.models import (  # noqa: E402
+    BillingSettings,
+    Budget,
+    BudgetMemberRate,
+    BudgetProject,
+    Client,
+    WorklogRateOverride,
+)
+from app.db import create_engine, create_session_factory, transaction  # noqa: E402
+from app.tenants.models import Tenant  # noqa: E402
+from app.worklogs.models import JiraIssue, Worklog  # noqa: E402
+
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+PG_NAME = "w360_bench_invoices"
+YEAR_START = date(2026, 1, 1)
+ISSUES = 2000
+PEOPLE = 25
+
+
+def _fresh_database(backend: str, folder: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{folder / 'bench.db'}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{PG_NAME}"')
+    return POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{PG_NAME}"
+
+
+async def _load(url: str, worklogs: int) -> tuple[int, int]:
+    engine = create_engine(url)
+    sessions = create_session_factory(engine)
+    rng = random.Random(42)  # noqa: S311 - repeatable data, not secrets
+    async with transaction(sessions) as session:
+        tenant = Tenant(
+            client_key="bench",
+            shared_secret_encrypted="v1.unused",  # noqa: S106 - never decrypted here
+            base_url="https://bench.atlassian.net",
+            product_type="jira",
+            installed=True,
+            enabled=True,
+            install_event_iat=1,
+            enable_event_iat=1,
+            installed_at=datetime.now(UTC),
+        )
+        session.add(tenant)
+        await session.flush()
+        tid = tenant.id
+        session.add(BillingSettings(tenant_id=tid, rounding_mode="nearest", rounding_minutes=15))
+        client = Client(tenant_id=tid, name="Acme", name_key="acme", currency="USD")
+        session.add(client)
+        await session.flush()
+        budget = Budget(
+            tenant_id=tid,
+            client_id=client.id,
+            name="2026",
+            kind="time_and_materials",
+            hourly_rate=Decimal("120.00"),
+            starts_on=YEAR_START,
+            ends_on=date(2026, 12, 31),
+        )
+        session.add(budget)
+        await session.flush()
+        bid = budget.id
+        session.add(BudgetProject(tenant_id=tid, budget_id=bid, project_key="P"))
+        for person in range(10):
+            for start, rate in ((YEAR_START, 100 + person), (date(2026, 7, 1), 110 + person)):
+                session.add(
+                    BudgetMemberRate(
+                        tenant_id=tid,
+                        budget_id=bid,
+                        account_id=f"person-{person}",
+                        effective_from=start,
+                        hourly_rate=Decimal(rate),
+                    )
+                )
+        await session.execute(
+            insert(JiraIssue),
+            [
+                {
+                    "tenant_id": tid,
+                    "id": 10_000 + i,
+                    "key": f"P-{i + 1}",
+                    "summary": f"Issue number {i + 1}",
+                    "project_key": "P",
+                }
+                for i in range(ISSUES)
+            ],
+        )
+        rows = []
+        for n in range(1, worklogs + 1):
+            started = datetime.combine(
+                YEAR_START + timedelta(days=rng.randrange(365)), datetime.min.time(), UTC
+            ) + timedelta(minutes=rng.randrange(8 * 60, 18 * 60))
+            person = rng.randrange(PEOPLE)
+            rows.append(
+                {
+                    "tenant_id": tid,
+                    "id": n,
+                    "issue_id": 10_000 + rng.randrange(ISSUES),
+                    "author_account_id": f"person-{person}",
+                    "author_display_name": f"Person {person}",
+                    "started_at": started,
+                    "started_offset_minutes": 0,
+                    "started_on": started.date(),
+                    "time_spent_seconds": rng.randrange(5, 480) * 60,
+                    "comment": "Worked on it",
+                    "jira_updated_at": started,
+                    "billable": True,
+                }
+            )
+        for chunk in range(0, len(rows), 5000):
+            await session.execute(insert(Worklog), rows[chunk : chunk + 5000])
+        await session.execute(
+            insert(WorklogRateOverride),
+            [
+                {"tenant_id": tid, "worklog_id": n, "hourly_rate": Decimal("150.00")}
+                for n in range(1, worklogs + 1, 100)
+            ],
+        )
+    if engine.dialect.name == "postgresql":
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("ANALYZE"))
+    await engine.dispose()
+    return tid, bid
+
+
+async def _measure(url: str, tid: int, bid: int, repeats: int) -> dict[str, Any]:
+    engine = create_engine(url)
+    sessions = create_session_factory(engine)
+    results: dict[str, Any] = {}
+    try:
+        for group_by in GroupBy:
+            times = []
+            lines = claimed = 0
+            for _ in range(repeats):
+                data = InvoiceGenerate(
+                    period_start=YEAR_START, period_end=date(2026, 12, 31), group_by=group_by
+                )
+                started = time.perf_counter()
+                async with transaction(sessions) as session:
+                    view = await invoices.generate_invoice(session, tid, bid, data, by="bench")
+                times.append(time.perf_counter() - started)
+                lines = len(view.lines)
+                claimed = sum(len(ids) for ids in view.worklog_ids.values())
+                async with transaction(sessions) as session:
+                    await invoices.delete_invoice(session, tid, view.invoice.id)
+            results[group_by.value] = {
+                "lines": lines,
+                "worklogs": claimed,
+                "seconds": [round(t, 3) for t in times],
+                "median_s": round(statistics.median(times), 3),
+                "max_s": round(max(times), 3),
+            }
+    finally:
+        await engine.dispose()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--worklogs", type=int, default=50_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    report: dict[str, Any] = {
+        "command": " ".join(["python", "bench/invoices/run.py", *sys.argv[1:]]),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {platform.python_version()}",
+        "worklogs": args.worklogs,
+        "results": {},
+    }
+    for backend in args.backends.split(","):
+        with tempfile.TemporaryDirectory() as folder:
+            url = _fresh_database(backend, Path(folder))
+            try:
+                migrations.upgrade(url)
+                load_started = time.perf_counter()
+                tid, bid = asyncio.run(_load(url, args.worklogs))
+                print(f"{backend}: loaded in {time.perf_counter() - load_started:.1f} s")
+                result = asyncio.run(_measure(url, tid, bid, args.repeats))
+            finally:
+                if backend == "postgresql":
+                    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+                        conn.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
+        report["results"][backend] = result
+        for group_by, figures in result.items():
+            print(
+                f"{backend:10} {group_by:8} lines={figures['lines']:6} "
+                f"worklogs={figures['worklogs']} median={figures['median_s']} s "
+                f"max={figures['max_s']} s"
+            )
+    out = Path(__file__).with_name("results.json")
+    out.write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,581 @@
+"""Invoices over the API: generate from a budget, review the draft, finalize and lock.
+
+The seeded site (see conftest) has, in November on ALPHA-1 "Build it": user-1 0.50 h on
+Nov 1 and 1.50 h on Nov 15; this module adds Ada Admin's 2 h 10 min on ALPHA-2 on Nov 20.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from app.billing.models import Invoice
+from app.db import transaction
+from tests.app.billing.test_budgets import create_budget, worklog_id
+from tests.support.world import World
+
+
+async def add_admin_worklog(world: World) -> str:
+    issue = world.site.add_issue("ALPHA", "Ship it")
+    worklog = world.site.add_worklog(
+        issue.id,
+        "user-admin",
+        started="2026-11-20T10:00:00.000+0000",
+        time_spent_seconds=7800,
+        comment="Release",
+    )
+    await world.settle()
+    return worklog.id
+
+
+async def generate(world: World, budget_id: int, **body: Any) -> dict[str, Any]:
+    payload = {"period_start": "2026-11-01", "period_end": "2026-11-30", **body}
+    response = await world.api("POST", f"/api/budgets/{budget_id}/invoices", json=payload)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def invoice_of(world: World, invoice_id: int) -> dict[str, Any]:
+    response = await world.api("GET", f"/api/invoices/{invoice_id}", account_id="user-1")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def finalize(world: World, invoice_id: int) -> dict[str, Any]:
+    response = await world.api("POST", f"/api/invoices/{invoice_id}/finalize")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def listed_worklogs(world: World, **params: Any) -> dict[str, dict[str, Any]]:
+    response = await world.api("GET", "/api/worklogs", params=params)
+    assert response.status_code == 200, response.text
+    return {w["id"]: w for w in response.json()["items"]}
+
+
+def error_code(response: Any) -> str:
+    code: str = response.json()["error"]["code"]
+    return code
+
+
+async def test_a_draft_has_a_line_per_issue_with_hours_rate_and_amount(world: World) -> None:
+    admin_worklog = await add_admin_worklog(world)
+    budget = await create_budget(world, hourly_rate="120.00")
+
+    invoice = await generate(world, budget["id"])
+
+    assert invoice["status"] == "draft"
+    assert invoice["number"] is None
+    assert invoice["currency"] == "USD"
+    assert invoice["client"]["name"] == "Acme"
+    assert invoice["budget"] == {"id": budget["id"], "name": "November"}
+    assert invoice["created_by"]["account_id"] == "user-admin"
+    lines = invoice["lines"]
+    assert [line["description"] for line in lines] == ["ALPHA-1 Build it", "ALPHA-2 Ship it"]
+    assert [(x["actual_hours"], x["hours"], x["rate"], x["amount"]) for x in lines] == [
+        ("2.00", "2.00", "120.00", "240.00"),
+        ("2.17", "2.17", "120.00", "260.40"),
+    ]
+    assert sorted(lines[0]["worklog_ids"]) == sorted(
+        [worklog_id(world, 1800), worklog_id(world, 5400)]
+    )
+    assert lines[1]["worklog_ids"] == [admin_worklog]
+    assert invoice["total"] == "500.40"
+    assert invoice["hours"] == "4.17"
+    assert invoice["drift"] == []
+    # The worklogs now name their invoice.
+    listed = await listed_worklogs(world, budget_id=budget["id"])
+    assert {w["invoice_id"] for w in listed.values()} == {invoice["id"]}
+
+
+async def test_grouping_by_person_or_worklog(world: World) -> None:
+    await add_admin_worklog(world)
+    budget = await create_budget(world, hourly_rate="100.00")
+
+    by_person = await generate(world, budget["id"], group_by="author")
+    assert [(x["description"], x["hours"]) for x in by_person["lines"]] == [
+        ("Ada Admin", "2.17"),
+        ("Mia Krystof", "2.00"),
+    ]
+    assert (await world.api("DELETE", f"/api/invoices/{by_person['id']}")).status_code == 204
+
+    by_worklog = await generate(world, budget["id"], group_by="worklog")
+    assert [x["description"] for x in by_worklog["lines"]] == [
+        "ALPHA-1 Build it — Mia Krystof, 2026-11-01",
+        "ALPHA-1 Build it — Mia Krystof, 2026-11-15",
+        "ALPHA-2 Ship it — Ada Admin, 2026-11-20: Release",
+    ]
+    assert by_worklog["total"] == "417.00"
+
+
+async def test_a_rate_change_mid_period_gives_a_line_per_rate(world: World) -> None:
+    budget = await create_budget(world, hourly_rate="100.00")
+    rates = [{"account_id": "user-1", "hourly_rate": "150.00", "effective_from": "2026-11-10"}]
+    assert (await world.api("PUT", f"/api/budgets/{budget['id']}/rates", json=rates)).is_success
+
+    invoice = await generate(world, budget["id"])
+
+    assert [(x["description"], x["hours"], x["rate"], x["amount"]) for x in invoice["lines"]] == [
+        ("ALPHA-1 Build it", "0.50", "100.00", "50.00"),
+        ("ALPHA-1 Build it", "1.50", "150.00", "225.00"),
+    ]
+    assert invoice["total"] == "275.00"
+
+
+async def test_rounding_bills_each_worklog_up_and_keeps_actual_hours(world: World) -> None:
+    await add_admin_worklog(world)  # 2 h 10 min
+    settings = {"rounding_mode": "up", "rounding_minutes": 60}
+    assert (await world.api("PATCH", "/api/settings", json=settings)).is_success
+    budget = await create_budget(world, hourly_rate="10.00")
+
+    invoice = await generate(world, budget["id"])
+
+    # ALPHA-1: 0.5 h → 1 h and 1.5 h → 2 h; ALPHA-2: 2 h 10 → 3 h.
+    assert [(x["actual_hours"], x["hours"], x["amount"]) for x in invoice["lines"]] == [
+        ("2.00", "3.00", "30.00"),
+        ("2.17", "3.00", "30.00"),
+    ]
+    assert (invoice["rounding_mode"], invoice["rounding_minutes"]) == ("up", 60)
+    assert (invoice["actual_hours"], invoice["hours"], invoice["total"]) == (
+        "4.17",
+        "6.00",
+        "60.00",
+    )
+
+
+async def test_only_billable_worklogs_of_the_period_not_on_another_invoice(world: World) -> None:
+    budget = await create_budget(world, hourly_rate="100.00")
+    nov_1, nov_15 = worklog_id(world, 1800), worklog_id(world, 5400)
+    response = await world.api("PATCH", f"/api/worklogs/{nov_1}", json={"billable": False})
+    assert response.is_success
+
+    # Nov 1 is not billable and Nov 15 is outside the period: nothing to invoice.
+    early = {"period_start": "2026-11-01", "period_end": "2026-11-14"}
+    response = await world.api("POST", f"/api/budgets/{budget['id']}/invoices", json=early)
+    assert response.status_code == 422
+    assert error_code(response) == "nothing_to_invoice"
+    assert "November" in response.json()["error"]["message"]
+    # ...and no empty draft was left behind.
+    assert (await world.api("GET", "/api/invoices")).json()["items"] == []
+
+    invoice = await generate(world, budget["id"])
+    assert [w for line in invoice["lines"] for w in line["worklog_ids"]] == [nov_15]
+    # Generating again finds nothing new: a worklog is never on two invoices.
+    response = await world.api(
+        "POST",
+        f"/api/budgets/{budget['id']}/invoices",
+        json={"period_start": "2026-11-01", "period_end": "2026-11-30"},
+    )
+    assert error_code(response) == "nothing_to_invoice"
+
+
+async def test_a_worklog_without_any_rate_is_refused_with_the_fix(world: World) -> None:
+    budget = await create_budget(world)  # no budget, client or site rate
+
+    response = await world.api(
+        "POST",
+        f"/api/budgets/{budget['id']}/invoices",
+        json={"period_start": "2026-11-01", "period_end": "2026-11-30"},
+    )
+
+    assert response.status_code == 422
+    assert error_code(response) == "rate_missing"
+    assert "Settings" in response.json()["error"]["message"]
+    assert (await world.api("GET", "/api/invoices")).json()["items"] == []
+
+
+async def test_reviewing_a_draft_edits_lines_and_keeps_the_total(world: World) -> None:
+    budget = await create_budget(world, hourly_rate="100.00")
+    invoice = await generate(world, budget["id"])
+    line = invoice["lines"][0]
+    url = f"/api/invoices/{invoice['id']}"
+
+    edited = await world.api(
+        "PATCH",
+        f"{url}/lines/{line['id']}",
+        json={"description": "Design work", "hours": "2.25", "rate": "90.00"},
+    )
+    assert edited.status_code == 200, edited.text
+    [changed] = edited.json()["lines"]
+    assert (changed["description"], changed["actual_hours"], changed["hours"]) == (
+        "Design work",
+        "2.00",
+        "2.25",
+    )
+    assert (changed["rate"], changed["amount"]) == ("90.00", "202.50")
+
+    added = await world.api(
+        "POST", f"{url}/lines", json={"description": "Hosting", "hours": "1", "rate": "49.99"}
+    )
+    assert added.status_code == 201, added.text
+    body = added.json()
+    assert [x["kind"] for x in body["lines"]] == ["worklogs", "manual"]
+    assert body["lines"][1]["actual_hours"] is None
+    assert body["total"] == "252.49"
+
+    dated = await world.api(
+        "PATCH", url, json={"due_date": "2027-01-15", "notes": "Thank you for your business."}
+    )
+    assert dated.status_code == 200
+    assert (dated.json()["due_date"], dated.json()["notes"]) == (
+        "2027-01-15",
+        "Thank you for your business.",
+    )
+
+    removed = await world.api("DELETE", f"{url}/lines/{body['lines'][1]['id']}")
+    assert removed.json()["total"] == "202.50"
+
+
+async def test_removing_a_line_or_deleting_the_draft_frees_its_worklogs(world: World) -> None:
+    budget = await create_budget(world, hourly_rate="100.00")
+    invoice = await generate(world, budget["id"])
+    [line] = invoice["lines"]
+
+    removed = await world.api("DELETE", f"/api/invoices/{invoice['id']}/lines/{line['id']}")
+    assert removed.status_code == 200
+    assert removed.json()["lines"] == []
+    listed = await listed_worklogs(world, budget_id=budget["id"])
+    assert {w["invoice_id"] for w in listed.values()} == {None}
+
+    again = await generate(world, budget["id"])
+    assert (await world.api("DELETE", f"/api/invoices/{again['id']}")).status_code == 204
+    assert (await world.api("GET", f"/api/invoices/{again['id']}")).status_code == 404
+    third = await generate(world, budget["id"])
+    assert third["total"] == "200.00"
+
+
+async def test_finalize_numbers_locks_and_is_idempotent(world: World) -> None:
+    settings = {"invoice_number_prefix": "WL-", "next_invoice_number": 41}
+    assert (await world.api("PATCH", "/api/settings", json=settings)).is_success
+    budget = await create_budget(world, hourly_rate="100.00")
+    invoice = await generate(world, budget["id"])
+
+    final = await finalize(world, invoice["id"])
+
+    assert (final["status"], final["number"]) == ("finalized", "WL-41")
+    assert final["finalized_by"]["account_id"] == "user-admin"
+    assert final["finalized_at"] is not None
+    assert (await finalize(world, invoice["id"]))["number"] == "WL-41"
+    read = (await world.api("GET", "/api/settings")).json()
+    assert read["next_invoice_number"] == 42
+
+    url = f"/api/invoices/{invoice['id']}"
+    line = final["lines"][0]["id"]
+    for method, path, body in (
+        ("PATCH", url, {"notes": "late change"}),
+        ("DELETE", url, None),
+        ("POST", f"{url}/lines", {"description": "x", "hours": "1", "rate": "1"}),
+        ("PATCH", f"{url}/lines/{line}", {"hours": "9"}),
+        ("DELETE", f"{url}/lines/{line}", None),
+    ):
+        response = await world.api(method, path, json=body)
+        assert response.status_code == 409, (method, path)
+        assert error_code(response) == "invoice_locked"
+        assert "WL-41" in response.json()["error"]["message"]
+    assert await invoice_of(world, invoice["id"]) == {**final}
+
+
+async def test_the_database_itself_refuses_to_change_a_finalized_invoice(
+    world: World,
+) -> None:
+    budget = await create_budget(world, hourly_rate="100.00")
+    invoice = await generate(world, budget["id"])
+    await finalize(world, invoice["id"])
+    sessions = world.runtime.sessions
+
+    for statement in (
+        update(Invoice).where(Invoice.id == invoice["id"]).values(total=Decimal("1.00")),
+        text("UPDATE invoice_lines SET amount = 1"),
+        text("DELETE FROM invoice_worklogs"),
+        text("DELETE FROM invoices"),
+    ):
+        with pytest.raises(DBAPIError, match="invoice_locked"):
+            async with transaction(sessions) as session:
+                await session.execute(statement)
+    assert (await invoice_of(world, invoice["id"]))["total"] == "200.00"
+
+
+async def test_two_invoices_can_never_hold_the_same_worklog(world: World) -> None:
+    budget = await create_budget(world, hourly_rate="100.00")
+    invoice = await generate(world, budget["id"])
+    sessions = world.runtime.sessions
+
+    with pytest.raises(IntegrityError):
+        async with transaction(sessions) as session:
+            await session.execute(
+                text(
+                    "INSERT INTO invoice_worklogs (tenant_id, worklog_id, invoice_id, group_key,"
+                    " seconds, billed_seconds, rate, rate_source, jira_updated_at)"
+                    " SELECT tenant_id, worklog_id, invoice_id, group_key, seconds,"
+                    " billed_seconds, rate, rate_source, jira_updated_at FROM invoice_worklogs"
+                )
+            )
+    assert len((await invoice_of(world, invoice["id"]))["lines"][0]["worklog_ids"]) == 2
+
+
+async def test_generating_at_once_never_claims_a_worklog_twice(world: World) -> None:
+    budget = await create_budget(world, hourly_rate="100.00")
+    body = {"period_start": "2026-11-01", "period_end": "2026-11-30"}
+
+    responses = await asyncio.gather(
+        *(world.api("POST", f"/api/budgets/{budget['id']}/invoices", json=body) for _ in range(5))
+    )
+
+    assert sorted(r.status_code for r in responses) == [201, 422, 422, 422, 422]
+    claimed = [
+        w
+        for r in responses
+        if r.status_code == 201
+        for x in r.json()["lines"]
+        for w in x["worklog_ids"]
+    ]
+    assert len(claimed) == len(set(claimed)) == 2
+
+
+async def test_ten_finalize_calls_at_once_give_one_number(world: World) -> None:
+    budget = await create_budget(world, hourly_rate="100.00")
+    invoice = await generate(world, budget["id"])
+
+    responses = await asyncio.gather(
+        *(world.api("POST", f"/api/invoices/{invoice['id']}/finalize") for _ in range(10))
+    )
+
+    assert [r.status_code for r in responses] == [200] * 10
+    assert {r.json()["number"] for r in responses} == {"INV-1"}
+    assert (await world.api("GET", "/api/settings")).json()["next_invoice_number"] == 2
+
+
+async def test_invoices_finalized_at_once_get_consecutive_numbers(world: World) -> None:
+    await add_admin_worklog(world)
+    budget = await create_budget(world, hourly_rate="100.00")
+    ids = []
+    for group in ("author",):
+        for period in (
+            ("2026-11-01", "2026-11-10"),
+            ("2026-11-11", "2026-11-18"),
+            ("2026-11-19", "2026-11-30"),
+        ):
+            made = await generate(
+                world, budget["id"], group_by=group, period_start=period[0], period_end=period[1]
+            )
+            ids.append(made["id"])
+
+    responses = await asyncio.gather(
+        *(world.api("POST", f"/api/invoices/{i}/finalize") for i in ids)
+    )
+
+    assert sorted(r.json()["number"] for r in responses) == ["INV-1", "INV-2", "INV-3"]
+
+
+async def test_invoiced_worklogs_keep_their_budget_rate_and_billable_flag(world: World) -> None:
+    budget = await create_budget(world, hourly_rate="100.00")
+    other = await create_budget(world, client="Other", name="Other", project_keys=["BETA"])
+    invoice = await generate(world, budget["id"])
+    nov_15 = worklog_id(world, 5400)
+
+    for method, path, body in (
+        ("POST", "/api/worklogs/assign", {"budget_id": other["id"], "worklog_ids": [nov_15]}),
+        ("POST", "/api/worklogs/unassign", {"worklog_ids": [nov_15]}),
+        ("PATCH", f"/api/worklogs/{nov_15}", {"billable": False}),
+        ("PATCH", f"/api/worklogs/{nov_15}", {"rate_override": "1.00"}),
+    ):
+        response = await world.api(method, path, json=body)
+        assert response.status_code == 409, (path, response.text)
+        assert error_code(response) == "worklog_invoiced"
+        assert f"draft invoice {invoice['id']}" in response.json()["error"]["message"]
+
+
+async def test_a_rate_change_after_finalizing_changes_nothing_on_the_invoice(
+    world: World,
+) -> None:
+    budget = await create_budget(world, hourly_rate="100.00")
+    invoice = await finalize(world, (await generate(world, budget["id"]))["id"])
+
+    patch = {"hourly_rate": "500.00"}
+    assert (await world.api("PATCH", f"/api/budgets/{budget['id']}", json=patch)).is_success
+    assert (
+        await world.api("PATCH", "/api/settings", json={"default_hourly_rate": "9.00"})
+    ).is_success
+
+    assert await invoice_of(world, invoice["id"]) == invoice
+
+
+async def test_changes_in_jira_after_finalizing_show_as_drift(world: World) -> None:
+    budget = await create_budget(world, hourly_rate="100.00")
+    invoice = await finalize(world, (await generate(world, budget["id"]))["id"])
+    nov_1, nov_15 = worklog_id(world, 1800), worklog_id(world, 5400)
+
+    world.site.update_worklog(nov_1, time_spent_seconds=2700)
+    world.site.delete_worklog(nov_15)
+    await world.settle()
+
+    read = await invoice_of(world, invoice["id"])
+    assert sorted((d["worklog_id"], d["change"]) for d in read["drift"]) == sorted(
+        [(nov_1, "updated"), (nov_15, "deleted")]
+    )
+    assert all(d["detected_at"] for d in read["drift"])
+    # The invoice itself does not move.
+    assert (read["total"], read["lines"]) == (invoice["total"], invoice["lines"])
+    # The deleted worklog stays listed, marked, with its invoice.
+    listed = await listed_worklogs(world, budget_id=budget["id"])
+    assert listed[nov_15]["deleted_in_jira"] is True
+    assert listed[nov_15]["invoice_id"] == invoice["id"]
+    assert listed[nov_1]["hours"] == "0.75"
+
+
+async def test_budget_figures_count_finalized_invoices(world: World) -> None:
+    budget = await create_budget(world, hourly_rate="100.00", amount_cap="1000.00")
+    invoice = await generate(world, budget["id"])
+    read = (await world.api("GET", f"/api/budgets/{budget['id']}")).json()
+    assert (read["hours_invoiced"], read["amount_invoiced"]) == ("0.00", "0.00")
+
+    await finalize(world, invoice["id"])
+
+    read = (await world.api("GET", f"/api/budgets/{budget['id']}")).json()
+    assert (read["hours_invoiced"], read["amount_invoiced"]) == ("2.00", "200.00")
+    assert read["amount_remaining"] == "800.00"
+
+
+async def test_a_client_with_invoices_cannot_be_deleted(world: World) -> None:
+    budget = await create_budget(world, hourly_rate="100.00")
+    await generate(world, budget["id"])
+
+    response = await world.api("DELETE", f"/api/clients/{budget['client_id']}")
+
+    assert response.status_code == 409
+    assert error_code(response) == "client_has_invoices"
+    assert "Acme" in response.json()["error"]["message"]
+
+
+async def test_invoices_are_listed_newest_first_with_filters_and_pages(world: World) -> None:
+    await add_admin_worklog(world)
+    budget = await create_budget(world, hourly_rate="100.00")
+    first = await generate(world, budget["id"], period_end="2026-11-15")
+    second = await generate(world, budget["id"], period_start="2026-11-16")
+    await finalize(world, first["id"])
+
+    page = (await world.api("GET", "/api/invoices", params={"limit": 1})).json()
+    assert [i["id"] for i in page["items"]] == [second["id"]]
+    rest = (await world.api("GET", "/api/invoices", params={"cursor": page["next_cursor"]})).json()
+    assert [i["id"] for i in rest["items"]] == [first["id"]]
+    assert rest["next_cursor"] is None
+    finalized = (await world.api("GET", "/api/invoices", params={"status": "finalized"})).json()
+    assert [(i["id"], i["number"], i["total"]) for i in finalized["items"]] == [
+        (first["id"], "INV-1", "200.00")
+    ]
+    assert "lines" not in finalized["items"][0]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "code"),
+    [
+        (
+            "/invoices",
+            {"period_start": "2026-11-30", "period_end": "2026-11-01"},
+            422,
+            "invalid_request",
+        ),
+        (
+            "/invoices",
+            {"period_start": "2026-11-01", "period_end": "2026-11-30", "group_by": "month"},
+            422,
+            "invalid_request",
+        ),
+        ("/invoices", {"period_start": "2026-11-01"}, 422, "invalid_request"),
+        (
+            "/invoices",
+            {"period_start": "1900-01-01", "period_end": "2026-11-30"},
+            422,
+            "invalid_request",
+        ),
+    ],
+)
+async def test_bad_generate_requests_are_refused(
+    world: World, path: str, body: dict[str, Any], status: int, code: str
+) -> None:
+    budget = await create_budget(world, hourly_rate="100.00")
+    response = await world.api("POST", f"/api/budgets/{budget['id']}{path}", json=body)
+    assert response.status_code == status, response.text
+    assert error_code(response) == code
+    assert (await world.api("GET", "/api/invoices")).json()["items"] == []
+
+
+async def test_bad_review_input_is_refused_and_changes_nothing(world: World) -> None:
+    budget = await create_budget(world, hourly_rate="100.00")
+    invoice = await generate(world, budget["id"])
+    url = f"/api/invoices/{invoice['id']}"
+    line = f"{url}/lines/{invoice['lines'][0]['id']}"
+
+    for method, path, body, status in (
+        ("PATCH", line, {"rate": "-1"}, 422),
+        ("PATCH", line, {"rate": "1000000.00"}, 422),
+        ("PATCH", line, {"hours": "1.234"}, 422),
+        ("PATCH", line, {"description": "   "}, 422),
+        ("PATCH", line, {"description": "x" * 4001}, 422),
+        ("PATCH", line, {}, 422),
+        ("POST", f"{url}/lines", {"description": "x", "hours": "1"}, 422),
+        ("PATCH", url, {"due_date": "2020-01-01"}, 422),
+        ("PATCH", url, {"notes": "x" * 4001}, 422),
+        ("PATCH", f"{url}/lines/999999", {"hours": "1"}, 404),
+        (
+            "POST",
+            "/api/budgets/999999/invoices",
+            {"period_start": "2026-11-01", "period_end": "2026-11-30"},
+            404,
+        ),
+        ("POST", "/api/invoices/999999/finalize", None, 404),
+    ):
+        response = await world.api(method, path, json=body)
+        assert response.status_code == status, (path, body, response.text)
+        assert response.json()["error"]["message"]
+    assert await invoice_of(world, invoice["id"]) == invoice
+
+
+async def test_only_billing_editors_make_and_finalize_invoices(world: World) -> None:
+    budget = await create_budget(world, hourly_rate="100.00")
+    invoice = await generate(world, budget["id"])
+    url = f"/api/invoices/{invoice['id']}"
+    period = {"period_start": "2026-11-01", "period_end": "2026-11-30"}
+
+    for method, path, body in (
+        ("POST", f"/api/budgets/{budget['id']}/invoices", period),
+        ("POST", f"{url}/finalize", None),
+        ("PATCH", url, {"notes": "mine"}),
+        ("POST", f"{url}/lines", {"description": "x", "hours": "1", "rate": "1"}),
+        ("DELETE", url, None),
+    ):
+        response = await world.api(method, path, account_id="user-1", json=body)
+        assert response.status_code == 403, (path, response.text)
+        assert error_code(response) == "not_allowed"
+    assert await invoice_of(world, invoice["id"]) == invoice
+
+
+async def test_another_sites_invoice_is_a_404(world: World) -> None:
+    budget = await create_budget(world, hourly_rate="100.00")
+    invoice = await generate(world, budget["id"])
+    other = world.jira.add_site("https://other.atlassian.net")
+    other.add_user("Olga Other", account_id="user-admin", global_permissions=["ADMINISTER"])
+    await world.install(other)
+
+    for method, path in (
+        ("GET", f"/api/invoices/{invoice['id']}"),
+        ("POST", f"/api/invoices/{invoice['id']}/finalize"),
+        ("DELETE", f"/api/invoices/{invoice['id']}"),
+        ("POST", f"/api/budgets/{budget['id']}/invoices"),
+    ):
+        response = await world.api(
+            method,
+            path,
+            site=other,
+            json={"period_start": "2026-11-01", "period_end": "2026-11-30"},
+        )
+        assert response.status_code == 404, (path, response.text)
+    assert (await world.api("GET", "/api/invoices", site=other)).json()["items"] == []
