@@ -1,10 +1,11 @@
-"""`worklog360` command line: serve, migrate."""
+"""`worklog360` command line: serve, migrate, demo."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from app.settings import SettingsError, load_settings
 
@@ -41,6 +42,23 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    # Imported here: the demo is the one command that needs the emulators in sandbox/.
+    from app import demo
+
+    return demo.main(
+        demo.DemoOptions(
+            host=args.host,
+            app_port=args.port,
+            jira_port=args.jira_port,
+            qbo_port=args.qbo_port,
+            data_dir=args.data_dir,
+            worklogs=args.worklogs,
+            quiet=not args.verbose,
+        )
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="worklog360", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -54,6 +72,20 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("--revision", default="head")
     migrate.set_defaults(handler=_migrate)
+    demo = commands.add_parser(
+        "demo",
+        help="run the app with the Jira and QuickBooks emulators and demo data; prints one URL",
+    )
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000, help="the app's port")
+    demo.add_argument("--jira-port", type=int, default=9000)
+    demo.add_argument("--qbo-port", type=int, default=9100)
+    demo.add_argument(
+        "--data-dir", type=Path, default=None, help="SQLite and files (default: a temp folder)"
+    )
+    demo.add_argument("--worklogs", type=int, default=2000, help="how many worklogs to seed")
+    demo.add_argument("--verbose", action="store_true", help="log every request")
+    demo.set_defaults(handler=_demo)
     return parser
 
 

@@ -6,6 +6,7 @@ context token before each API call (Jira's iframes block third-party cookies).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
@@ -24,15 +25,28 @@ templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
 class Page:
     template: str
     title: str
+    heading: str
 
 
 PAGES = {
-    "worklogs": Page("worklogs.html", "Worklogs"),
-    "clients": Page("clients.html", "Manage → Clients"),
-    "budgets": Page("budgets.html", "Budgets"),
-    "invoices": Page("invoices.html", "Financials → Invoices"),
-    "settings/integrations": Page("settings_integrations.html", "Settings → Integrations"),
-    "issue-glance": Page("issue_glance.html", "Worklog360"),
+    "worklogs": Page("worklogs.html", "Worklogs", "Worklogs"),
+    "clients": Page("clients.html", "Manage → Clients", "Clients"),
+    "budgets": Page("budgets.html", "Budgets", "Budgets"),
+    "invoices": Page("invoices.html", "Financials → Invoices", "Invoices"),
+    "settings/integrations": Page(
+        "settings_integrations.html", "Settings → Integrations", "Settings"
+    ),
+    "issue-glance": Page("issue_glance.html", "Worklog360", "Worklog360"),
+}
+
+# The descriptor's module key of each page: scripts move between pages with
+# AP.navigator.go("addonmodule", {moduleKey}), as Jira wants.
+MODULE_KEYS = {
+    "worklogs": "worklog360-worklogs",
+    "clients": "worklog360-clients",
+    "budgets": "worklog360-budgets",
+    "invoices": "worklog360-invoices",
+    "settings": "worklog360-settings-integrations",
 }
 
 
@@ -43,6 +57,11 @@ def _render(request: Request, runtime: RuntimeDep, context: PageContext, name: s
         page.template,
         {
             "title": page.title,
+            "heading": page.heading,
+            "page_key": name,
+            "api_base": runtime.settings.base_url,
+            "static_base": f"{runtime.settings.base_url}/static",
+            "modules_json": json.dumps(MODULE_KEYS),
             "all_js_url": runtime.settings.connect_all_js_url,
             "host_base_url": context.tenant.base_url,
             "account_id": context.account_id,

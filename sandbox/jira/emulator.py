@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sandbox.jira import control, rest, webhooks
+from sandbox.jira import control, host, rest, webhooks
 from sandbox.jira.clock import SandboxClock
 from sandbox.jira.errors import JiraApiError
 from sandbox.jira.lifecycle import InstallKeyRing, Lifecycle, LifecycleRequest
@@ -217,6 +217,7 @@ def _create_api(sandbox: JiraSandbox) -> FastAPI:
     api.state.sandbox = sandbox
     api.include_router(rest.router)
     api.include_router(control.router)
+    api.include_router(host.router)
 
     @api.exception_handler(JiraApiError)
     async def jira_error(_: Request, error: JiraApiError) -> JSONResponse:

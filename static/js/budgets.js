@@ -1,0 +1,282 @@
+/* Budgets: list, create/edit, and a budget's detail: live figures, burn chart, rate card. */
+(function () {
+  "use strict";
+  var api = W360.api, ui = W360.ui, fmt = W360.fmt, h = ui.h;
+  var $ = function (id) { return document.getElementById(id); };
+  var pageStatus = $("page-status");
+  var state = { budgets: [], clients: {}, people: [], current: null, editing: null };
+  var KINDS = { time_and_materials: "Time and materials", retainer: "Retainer" };
+
+  function clientOf(budget) { return state.clients[budget.client_id] || { name: "Client " + budget.client_id, currency: "" }; }
+
+  function period(budget) {
+    return fmt.day(budget.starts_on) + " – " + (budget.ends_on ? fmt.day(budget.ends_on) : "open");
+  }
+
+  function capUse(budget) {
+    if (!budget.hours_cap) return h("span", { class: "subtle" }, "No hours cap");
+    var used = Number(budget.hours_logged) / Number(budget.hours_cap);
+    var percent = Math.round(used * 100);
+    return h("div", null,
+      h("div", { class: "progress" + (used > 1 ? " over" : ""), role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
+        "aria-valuenow": String(Math.min(percent, 100)), "aria-label": percent + "% of " + fmt.hours(budget.hours_cap) + " used" },
+        h("span", { style: "width:" + Math.min(percent, 100) + "%" })),
+      h("span", { class: "cell-sub" }, percent + "% of " + fmt.hours(budget.hours_cap)));
+  }
+
+  function renderList() {
+    var body = ui.clear($("budgets-body"));
+    state.budgets.forEach(function (b) {
+      var open = h("button", { type: "button", class: "btn btn-link", "data-budget": b.id }, b.name);
+      open.addEventListener("click", function () { showDetail(b.id); });
+      body.appendChild(h("tr", { "data-budget": b.id },
+        h("td", null, h("span", { class: "cell-main" }, open), h("span", { class: "cell-sub" }, clientOf(b).name)),
+        h("td", { class: "hide-narrow" }, h("span", { class: "lozenge" + (b.kind === "retainer" ? " lozenge-new" : "") }, KINDS[b.kind] || b.kind)),
+        h("td", { class: "hide-narrow" }, b.project_keys.join(", ")),
+        h("td", { class: "hide-narrow" }, period(b)),
+        h("td", { class: "numeric" }, fmt.hours(b.hours_logged)),
+        h("td", null, capUse(b))));
+    });
+    var empty = ui.clear($("budgets-empty"));
+    if (!state.budgets.length) {
+      empty.appendChild(h("div", { class: "empty" }, h("h3", null, "No budgets yet"),
+        h("p", null, Object.keys(state.clients).length
+          ? "Create a budget for a client's Jira projects, and its worklogs gather in it."
+          : "Create a client first (Manage → Clients), then give it a budget."),
+        h("button", { type: "button", class: "btn btn-primary", onclick: function () { openEditor(null); } }, "Create budget")));
+    }
+  }
+
+  function loadList() {
+    ui.loading($("budgets-status"), "Loading budgets…");
+    return Promise.all([api.get("/api/budgets", { limit: 500 }), api.get("/api/clients", { limit: 500 })]).then(function (answers) {
+      ui.clear($("budgets-status"));
+      state.budgets = answers[0].items;
+      state.clients = {};
+      answers[1].items.forEach(function (c) { state.clients[c.id] = c; });
+      var select = ui.clear($("budget-client"));
+      answers[1].items.forEach(function (c) { select.appendChild(h("option", { value: c.id }, c.name + " (" + c.currency + ")")); });
+      renderList();
+    }).catch(function (error) { ui.showError($("budgets-status"), error, "Budgets could not be loaded"); });
+  }
+
+  /* --- create / edit -------------------------------------------------------------------------- */
+
+  function openEditor(budget) {
+    state.editing = budget;
+    var form = $("budget-form");
+    form.reset();
+    ui.clear($("budget-form-status"));
+    $("budget-editor-title").textContent = budget ? "Edit " + budget.name : "Create budget";
+    $("budget-save").textContent = budget ? "Save changes" : "Create budget";
+    form.client_id.disabled = !!budget;
+    if (budget) {
+      form.client_id.value = budget.client_id;
+      form.name.value = budget.name;
+      form.kind.value = budget.kind;
+      form.project_keys.value = budget.project_keys.join(", ");
+      form.hourly_rate.value = budget.hourly_rate || "";
+      form.hours_cap.value = budget.hours_cap || "";
+      form.amount_cap.value = budget.amount_cap || "";
+      form.starts_on.value = budget.starts_on;
+      form.ends_on.value = budget.ends_on || "";
+    } else {
+      form.starts_on.value = fmt.isoDay(new Date());
+    }
+    $("budget-editor").hidden = false;
+    $("new-budget").setAttribute("aria-expanded", "true");
+    form.name.focus();
+  }
+
+  function closeEditor() {
+    $("budget-editor").hidden = true;
+    $("new-budget").setAttribute("aria-expanded", "false");
+    state.editing = null;
+  }
+
+  function blankToNull(value) { return value === "" ? null : value; }
+
+  $("budget-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var form = event.target, editing = state.editing;
+    var body = {
+      name: form.name.value.trim(),
+      kind: form.kind.value,
+      project_keys: form.project_keys.value.split(/[\s,]+/).filter(Boolean).map(function (k) { return k.toUpperCase(); }),
+      hourly_rate: blankToNull(form.hourly_rate.value),
+      hours_cap: blankToNull(form.hours_cap.value),
+      amount_cap: blankToNull(form.amount_cap.value),
+      starts_on: form.starts_on.value,
+      ends_on: blankToNull(form.ends_on.value),
+    };
+    if (!editing) body.client_id = Number(form.client_id.value);
+    ui.busy($("budget-save"), editing ? "Saving…" : "Creating…", function () {
+      var call = editing ? api.patch("/api/budgets/" + editing.id, body) : api.post("/api/budgets", body);
+      return call.then(function (saved) {
+        closeEditor();
+        ui.showSuccess(pageStatus, editing ? "Budget saved" : "Budget created", saved.name + (editing ? " was saved." : " was created."));
+        ui.flag("success", editing ? "Budget saved" : "Budget created", saved.name);
+        return loadList().then(function () { if (editing) return showDetail(saved.id); });
+      }).catch(function (error) { ui.showError($("budget-form-status"), error, editing ? "The budget was not saved" : "The budget was not created"); });
+    });
+  });
+
+  /* --- detail --------------------------------------------------------------------------------- */
+
+  function stat(label, value, cap) {
+    return h("div", { class: "stat" }, h("dt", null, label), h("dd", null, value, cap ? h("span", { class: "cap" }, cap) : null));
+  }
+
+  function renderStats(budget, burn) {
+    var currency = burn.currency;
+    var list = ui.clear($("detail-stats"));
+    list.appendChild(stat("Hours logged", fmt.hours(budget.hours_logged), budget.hours_cap ? "of " + fmt.hours(budget.hours_cap) + " cap" : "no hours cap"));
+    list.appendChild(stat("Billable hours", fmt.hours(burn.billable_hours), "after rounding"));
+    list.appendChild(stat("Amount", fmt.money(burn.amount, currency), budget.amount_cap ? "of " + fmt.money(budget.amount_cap, currency) + " cap" : "no amount cap"));
+    if (budget.hours_remaining !== null) list.appendChild(stat("Hours remaining", fmt.hours(budget.hours_remaining)));
+    if (Number(burn.unpriced_hours) > 0) {
+      ui.message($("detail-status"), "warning", "Some hours have no rate",
+        fmt.hours(burn.unpriced_hours) + " cannot be priced. Set a rate on the budget, the client, or the site default in Settings.");
+    }
+  }
+
+  function renderBurn(burn) {
+    var box = ui.clear($("burn"));
+    var dates = burn.points.map(function (p) { return p.date; });
+    if (!dates.length) {
+      box.appendChild(h("p", { class: "subtle" }, "Nothing logged yet."));
+      return;
+    }
+    var last = burn.points[burn.points.length - 1];
+    box.appendChild(W360.charts.lineChart({
+      title: "Hours against the cap",
+      summary: fmt.hours(last.hours) + " logged and " + fmt.hours(last.billable_hours) + " billable by " + fmt.day(last.date) +
+        (burn.hours_cap ? "; the cap is " + fmt.hours(burn.hours_cap) + "." : "; no hours cap."),
+      dates: dates,
+      series: [
+        { label: "Hours logged", values: burn.points.map(function (p) { return Number(p.hours); }) },
+        { label: "Billable hours", values: burn.points.map(function (p) { return Number(p.billable_hours); }), secondary: true },
+      ],
+      cap: burn.hours_cap ? Number(burn.hours_cap) : null,
+      capLabel: "Hours cap",
+      format: function (v) { return Math.round(v) + " h"; },
+    }));
+    box.appendChild(W360.charts.lineChart({
+      title: "Money against the cap",
+      summary: fmt.money(last.amount, burn.currency) + " used by " + fmt.day(last.date) +
+        (burn.amount_cap ? "; the cap is " + fmt.money(burn.amount_cap, burn.currency) + "." : "; no amount cap."),
+      dates: dates,
+      series: [{ label: "Amount", values: burn.points.map(function (p) { return Number(p.amount); }) }],
+      cap: burn.amount_cap ? Number(burn.amount_cap) : null,
+      capLabel: "Amount cap",
+      format: function (v) { return fmt.money(Math.round(v), burn.currency).replace(/\.00$/, ""); },
+    }));
+  }
+
+  function personSelect(selected) {
+    var select = h("select", { name: "account_id", "aria-label": "Person" });
+    var known = false;
+    state.people.forEach(function (p) {
+      if (p.account_id === selected) known = true;
+      select.appendChild(h("option", { value: p.account_id, selected: p.account_id === selected }, p.display_name || p.account_id));
+    });
+    if (selected && !known) select.appendChild(h("option", { value: selected, selected: true }, selected));
+    return select;
+  }
+
+  function addRateRow(rate) {
+    var remove = h("button", { type: "button", class: "btn btn-subtle btn-compact" }, "Remove");
+    var row = h("tr", { class: "rate-row" },
+      h("td", null, personSelect(rate && rate.account_id)),
+      h("td", null, h("input", { type: "number", name: "hourly_rate", min: "0", step: "0.01", required: true, value: rate ? rate.hourly_rate : "", "aria-label": "Hourly rate" })),
+      h("td", null, h("input", { type: "date", name: "effective_from", required: true, value: rate ? rate.effective_from : (state.current ? state.current.starts_on : ""), "aria-label": "Effective from" })),
+      h("td", null, remove));
+    remove.setAttribute("aria-label", "Remove this rate");
+    remove.addEventListener("click", function () { row.remove(); $("rates-empty").hidden = document.querySelectorAll(".rate-row").length > 0; $("add-rate").focus(); });
+    $("rates-body").appendChild(row);
+    $("rates-empty").hidden = true;
+    return row;
+  }
+
+  function renderRates(rates) {
+    ui.clear($("rates-body"));
+    rates.items.forEach(addRateRow);
+    $("rates-empty").hidden = rates.items.length > 0;
+  }
+
+  function showDetail(budgetId) {
+    var budget = state.budgets.find(function (b) { return String(b.id) === String(budgetId); });
+    $("budget-list").hidden = true;
+    $("budget-detail").hidden = false;
+    closeEditor();
+    ui.clear($("detail-status"));
+    ui.clear($("rates-status"));
+    ui.loading($("burn"), "Loading the burn chart…");
+    return Promise.all([
+      api.get("/api/budgets/" + budgetId),
+      api.get("/api/budgets/" + budgetId + "/burn"),
+      api.get("/api/budgets/" + budgetId + "/rates"),
+      state.people.length ? Promise.resolve({ people: state.people }) : api.get("/api/worklogs/facets"),
+    ]).then(function (answers) {
+      budget = answers[0];
+      state.current = budget;
+      state.people = answers[3].people;
+      $("detail-title").textContent = budget.name;
+      $("detail-meta").textContent = clientOf(budget).name + " · " + (KINDS[budget.kind] || budget.kind) + " · " +
+        budget.project_keys.join(", ") + " · " + period(budget) +
+        (budget.hourly_rate ? " · " + fmt.money(budget.hourly_rate, clientOf(budget).currency) + " an hour" : "");
+      renderStats(budget, answers[1]);
+      renderBurn(answers[1]);
+      renderRates(answers[2]);
+      $("detail-title").focus();
+    }).catch(function (error) {
+      ui.clear($("burn"));
+      ui.showError($("detail-status"), error, "The budget could not be loaded");
+    });
+  }
+
+  function showList() {
+    $("budget-detail").hidden = true;
+    $("budget-list").hidden = false;
+    state.current = null;
+    return loadList();
+  }
+
+  $("rates-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var budget = state.current;
+    var rates = Array.prototype.map.call(document.querySelectorAll(".rate-row"), function (row) {
+      return {
+        account_id: row.querySelector("[name=account_id]").value,
+        hourly_rate: row.querySelector("[name=hourly_rate]").value,
+        effective_from: row.querySelector("[name=effective_from]").value,
+      };
+    });
+    var incomplete = rates.filter(function (r) { return !r.account_id || r.hourly_rate === "" || !r.effective_from; });
+    if (incomplete.length) {
+      ui.message($("rates-status"), "error", "Check the rate card", "Every row needs a person, a rate and a date. Fill them in or remove the row.");
+      return;
+    }
+    ui.busy($("save-rates"), "Saving…", function () {
+      return api.put("/api/budgets/" + budget.id + "/rates", rates).then(function (saved) {
+        renderRates(saved);
+        ui.showSuccess($("rates-status"), "Rate card saved", saved.items.length + " personal rate" + (saved.items.length === 1 ? "" : "s") + " on " + budget.name + ".");
+        ui.flag("success", "Rate card saved", budget.name);
+        return api.get("/api/budgets/" + budget.id + "/burn").then(function (burn) { renderStats(budget, burn); renderBurn(burn); });
+      }).catch(function (error) { ui.showError($("rates-status"), error, "The rate card was not saved"); });
+    });
+  });
+  $("add-rate").addEventListener("click", function () { addRateRow(null).querySelector("select").focus(); });
+  $("back-to-list").addEventListener("click", function () { showList().then(function () { $("new-budget").focus(); }); });
+  $("edit-budget").addEventListener("click", function () { openEditor(state.current); });
+  $("show-worklogs").addEventListener("click", function () {
+    W360.page.go(W360.page.modules.worklogs, { budget_id: state.current.id });
+  });
+  $("new-budget").addEventListener("click", function () { openEditor(null); });
+  $("budget-cancel").addEventListener("click", closeEditor);
+
+  loadList().then(function () {
+    var preset = W360.page.param("budget_id");
+    if (preset) return showDetail(preset);
+  });
+})();

@@ -1,0 +1,153 @@
+/* Manage → Clients: list, create, edit, delete. The QuickBooks part is a slot (see below). */
+(function () {
+  "use strict";
+  var api = W360.api, ui = W360.ui, fmt = W360.fmt, h = ui.h;
+  var $ = function (id) { return document.getElementById(id); };
+  var pageStatus = $("page-status"), formStatus = $("client-form-status");
+  var clients = [];
+  var editing = null; // the client being edited, or null when creating
+
+  function quickbooksCell(client) {
+    if (client.quickbooks) {
+      return h("span", { class: "lozenge lozenge-success", title: "QuickBooks customer " + client.quickbooks.customer_id },
+        client.quickbooks.display_name || "Linked");
+    }
+    return h("span", { class: "lozenge" }, "Not linked");
+  }
+
+  function confirmDelete(client, cell) {
+    ui.clear(cell);
+    var yes = h("button", { type: "button", class: "btn btn-danger btn-compact" }, "Delete");
+    var no = h("button", { type: "button", class: "btn btn-subtle btn-compact" }, "Keep");
+    cell.appendChild(h("span", { class: "button-group", role: "group", "aria-label": "Confirm deleting " + client.name },
+      h("span", null, "Delete " + client.name + "?"), yes, no));
+    yes.focus();
+    no.addEventListener("click", function () { render(); });
+    yes.addEventListener("click", function () {
+      ui.busy(yes, "Deleting…", function () {
+        return api.del("/api/clients/" + client.id).then(function () {
+          ui.showSuccess(pageStatus, "Client deleted", client.name + " was deleted.");
+          ui.flag("success", "Client deleted", client.name);
+          return load();
+        }).catch(function (error) {
+          render();
+          ui.showError(pageStatus, error, client.name + " was not deleted");
+        });
+      });
+    });
+  }
+
+  function renderRow(client) {
+    var actions = h("td", { class: "row-actions" });
+    var edit = h("button", { type: "button", class: "btn btn-subtle btn-compact", "aria-label": "Edit " + client.name }, "Edit");
+    var remove = h("button", { type: "button", class: "btn btn-subtle btn-compact", "aria-label": "Delete " + client.name }, "Delete");
+    edit.addEventListener("click", function () { openEditor(client); });
+    remove.addEventListener("click", function () { confirmDelete(client, actions); });
+    actions.appendChild(h("span", { class: "button-group" }, edit, remove));
+    return h("tr", { "data-client": client.id },
+      h("td", null, h("span", { class: "cell-main" }, client.name),
+        client.address ? h("span", { class: "cell-sub" }, client.address.split("\n")[0]) : null),
+      h("td", null, client.currency),
+      h("td", { class: "numeric" }, fmt.money(client.hourly_rate, client.currency)),
+      h("td", { class: "hide-narrow" }, client.billing_email || "—"),
+      h("td", null, quickbooksCell(client)),
+      actions);
+  }
+
+  function render() {
+    var body = ui.clear($("clients-body"));
+    clients.forEach(function (c) { body.appendChild(renderRow(c)); });
+    var empty = ui.clear($("clients-empty"));
+    if (!clients.length) {
+      empty.appendChild(h("div", { class: "empty" },
+        h("h3", null, "No clients yet"),
+        h("p", null, "Create a client for each company you bill; then give it budgets over its Jira projects."),
+        h("button", { type: "button", class: "btn btn-primary", onclick: function () { openEditor(null); } }, "Create client")));
+    }
+  }
+
+  function load() {
+    ui.loading($("clients-status"), "Loading clients…");
+    return api.get("/api/clients", { limit: 500 }).then(function (page) {
+      ui.clear($("clients-status"));
+      clients = page.items;
+      render();
+    }).catch(function (error) { ui.showError($("clients-status"), error, "Clients could not be loaded"); });
+  }
+
+  function openEditor(client) {
+    editing = client;
+    var form = $("client-form");
+    form.reset();
+    ui.clear(formStatus);
+    form.querySelectorAll("[aria-invalid]").forEach(function (i) { i.removeAttribute("aria-invalid"); });
+    $("client-editor-title").textContent = client ? "Edit " + client.name : "Create client";
+    $("client-save").textContent = client ? "Save changes" : "Create client";
+    if (client) {
+      form.name.value = client.name;
+      form.currency.value = client.currency;
+      form.hourly_rate.value = client.hourly_rate || "";
+      form.billing_email.value = client.billing_email || "";
+      form.address.value = client.address || "";
+    }
+    var qbo = $("client-quickbooks");
+    qbo.hidden = !client;
+    if (client) {
+      $("client-quickbooks-status").textContent = client.quickbooks
+        ? "Linked to QuickBooks customer " + (client.quickbooks.display_name || client.quickbooks.customer_id) + "."
+        : "Not linked to a QuickBooks customer yet.";
+      // The QuickBooks screen plugs in here when it exists (owned by the QuickBooks work).
+      if (window.W360.slots && typeof window.W360.slots.clientQuickBooks === "function") {
+        window.W360.slots.clientQuickBooks(qbo, client);
+      }
+    }
+    $("client-editor").hidden = false;
+    $("new-client").setAttribute("aria-expanded", "true");
+    form.name.focus();
+  }
+
+  function closeEditor() {
+    $("client-editor").hidden = true;
+    $("new-client").setAttribute("aria-expanded", "false");
+    editing = null;
+    $("new-client").focus();
+  }
+
+  function formBody(form) {
+    var body = {
+      name: form.name.value.trim(),
+      currency: form.currency.value.trim().toUpperCase(),
+      hourly_rate: form.hourly_rate.value === "" ? null : form.hourly_rate.value,
+      billing_email: form.billing_email.value.trim() || null,
+      address: form.address.value.trim() || null,
+    };
+    return body;
+  }
+
+  $("client-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var form = event.target, body = formBody(form), wasEditing = editing;
+    if (!body.name) {
+      form.name.setAttribute("aria-invalid", "true");
+      form.name.focus();
+      ui.message(formStatus, "error", "Check the form", "A client needs a name.");
+      return;
+    }
+    ui.busy($("client-save"), wasEditing ? "Saving…" : "Creating…", function () {
+      var call = wasEditing ? api.patch("/api/clients/" + wasEditing.id, body) : api.post("/api/clients", body);
+      return call.then(function (saved) {
+        closeEditor();
+        return load().then(function () {
+          var text = wasEditing ? saved.name + " was saved." : saved.name + " was created.";
+          ui.showSuccess(pageStatus, wasEditing ? "Client saved" : "Client created", text);
+          ui.flag("success", wasEditing ? "Client saved" : "Client created", saved.name);
+        });
+      }).catch(function (error) { ui.showError(formStatus, error, wasEditing ? "The client was not saved" : "The client was not created"); });
+    });
+  });
+  $("client-cancel").addEventListener("click", closeEditor);
+  $("new-client").addEventListener("click", function () { openEditor(null); });
+
+  window.W360.slots = window.W360.slots || {};
+  load();
+})();

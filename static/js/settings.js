@@ -1,0 +1,80 @@
+/* Settings → Integrations: billing settings form; the QuickBooks connection is a slot. */
+(function () {
+  "use strict";
+  var api = W360.api, ui = W360.ui;
+  var $ = function (id) { return document.getElementById(id); };
+  var form = $("settings-form"), status = $("settings-status");
+  var FIELDS = ["invoice_number_prefix", "next_invoice_number", "rounding_mode", "rounding_minutes",
+    "default_hourly_rate", "default_due_days", "billing_group"];
+  var NUMBERS = { next_invoice_number: true, rounding_minutes: true, default_due_days: true };
+  var saved = null;
+
+  function fill(settings) {
+    saved = settings;
+    FIELDS.forEach(function (name) {
+      var value = settings[name];
+      form[name].value = value === null || value === undefined ? "" : value;
+      form[name].removeAttribute("aria-invalid");
+    });
+    preview();
+  }
+
+  function preview() {
+    $("s-number-preview").textContent = "The next invoice will be " + form.invoice_number_prefix.value + (form.next_invoice_number.value || "…") + ".";
+  }
+
+  function value(name) {
+    var raw = form[name].value.trim();
+    if (NUMBERS[name]) return raw === "" ? null : Number(raw);
+    if (raw === "") return null;
+    return raw;
+  }
+
+  function changes() {
+    var patch = {};
+    FIELDS.forEach(function (name) {
+      var now = value(name), before = saved[name];
+      if (name === "default_hourly_rate" && now !== null && before !== null) {
+        if (Number(now) !== Number(before)) patch[name] = now;
+      } else if (String(now) !== String(before === undefined ? null : before)) {
+        patch[name] = now;
+      }
+    });
+    if (patch.invoice_number_prefix === null) patch.invoice_number_prefix = "";
+    return patch;
+  }
+
+  form.addEventListener("input", preview);
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!saved) return;
+    var patch = changes();
+    if (!Object.keys(patch).length) {
+      ui.message(status, "info", "Nothing to save", "These are the settings already in use.");
+      return;
+    }
+    ui.busy($("settings-save"), "Saving…", function () {
+      return api.patch("/api/settings", patch).then(function (settings) {
+        fill(settings);
+        var names = Object.keys(patch).length;
+        ui.showSuccess(status, "Settings saved", names + " setting" + (names === 1 ? "" : "s") + " changed. New invoices use them from now on.");
+        ui.flag("success", "Settings saved", "Worklog360 billing settings");
+      }).catch(function (error) { ui.showError(status, error, "The settings were not saved"); });
+    });
+  });
+  $("settings-reset").addEventListener("click", function () {
+    if (saved) fill(saved);
+    ui.message(status, "info", "Changes undone", "The form shows the saved settings again.");
+  });
+
+  ui.loading(status, "Loading settings…");
+  api.get("/api/settings").then(function (settings) {
+    ui.clear(status);
+    fill(settings);
+  }).catch(function (error) { ui.showError(status, error, "Settings could not be loaded"); });
+
+  window.W360.slots = window.W360.slots || {};
+  if (typeof window.W360.slots.quickbooksConnection === "function") {
+    window.W360.slots.quickbooksConnection(document.querySelector("[data-slot=quickbooks-connection]"));
+  }
+})();

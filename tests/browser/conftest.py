@@ -1,0 +1,93 @@
+"""Browser tests: the demo setup (the app, the Jira and QuickBooks emulators as real
+servers on loopback ports, SQLite) driven through the Jira host page with Playwright on
+Debian's chromium. One demo and one browser for the whole package; a fresh page per test.
+Package scope, not session: Playwright's sync API keeps an event loop running on the main
+thread while it is open, and the async tests collected after this package need it closed.
+
+Screenshots of each page land in `test-artifacts/browser/` (git-ignored)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.demo import Demo, DemoInBackground, DemoOptions
+from app.settings import PROJECT_ROOT
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path(os.environ.get("W360_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
+# Smaller than the demo's 2,000 worklogs: the same shapes, a quicker backfill.
+TEST_WORKLOGS = 400
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)",
+        allow_module_level=True,
+    )
+
+
+@pytest.fixture(scope="package")
+def demo_runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoInBackground]:
+    options = DemoOptions(
+        app_port=0,
+        jira_port=0,
+        qbo_port=0,
+        data_dir=tmp_path_factory.mktemp("demo"),
+        worklogs=TEST_WORKLOGS,
+    )
+    runner = DemoInBackground(options)
+    runner.start()
+    try:
+        yield runner
+    finally:
+        runner.stop()
+
+
+@pytest.fixture(scope="package")
+def demo(demo_runner: DemoInBackground) -> Demo:
+    return demo_runner.demo
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[object]:
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright_sync.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: playwright_sync.Browser) -> Iterator[playwright_sync.Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    playwright_sync.expect.set_options(timeout=15_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def screenshot(page: playwright_sync.Page, name: str) -> Path:
+    path = ARTIFACTS / f"{re.sub(r'[^a-z0-9-]+', '-', name.lower())}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
