@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing import invoice_repository as repo
 from app.billing import repository as billing_repository
-from app.billing.invoice_repository import Drift, Fallback, LineGroup
+from app.billing.invoice_repository import Drift, Fallback, LineGroup, LineView
 from app.billing.invoice_schemas import (
     MAX_DESCRIPTION,
     GroupBy,
@@ -46,7 +46,7 @@ class InvoiceView:
     invoice: Invoice
     client: Client
     budget: Budget
-    lines: list[InvoiceLine]
+    lines: list[LineView]
     worklog_ids: dict[int, list[int]]  # by line id
     drift: list[Drift]
 
@@ -68,9 +68,11 @@ async def generate_invoice(
     client = await _client(session, tenant_id, budget.client_id)
     settings = await billing_repository.settings(session, tenant_id)
     fallback = _fallback(budget, client, settings.default_hourly_rate)
-    window = (budget.id, budget.starts_on, budget.ends_on, data.period_start, data.period_end)
+    scope = await repo.budget_scope(session, budget, fallback)
     if fallback.rate is None:
-        unpriced = await repo.unpriced_worklog_ids(session, tenant_id, *window, limit=5)
+        unpriced = await repo.unpriced_worklog_ids(
+            session, scope, data.period_start, data.period_end, limit=5
+        )
         if unpriced:
             shown = ", ".join(str(i) for i in unpriced)
             raise Unprocessable(
@@ -99,17 +101,13 @@ async def generate_invoice(
     await session.flush()
     claimed = await repo.claim_worklogs(
         session,
-        tenant_id=tenant_id,
+        scope,
         invoice_id=invoice.id,
-        budget_id=budget.id,
-        budget_starts=budget.starts_on,
-        budget_ends=budget.ends_on,
         period_start=data.period_start,
         period_end=data.period_end,
         group_by=data.group_by.value,
         rounding_minutes=settings.rounding_minutes,
         rounding_mode=RoundingMode(settings.rounding_mode),
-        fallback=fallback,
     )
     if claimed == 0:
         # Raising rolls the whole transaction back: the empty draft is never seen.
@@ -118,16 +116,38 @@ async def generate_invoice(
             f"{data.period_end}: no billable worklogs that are not already on an invoice.",
             code="nothing_to_invoice",
         )
-    groups = await repo.line_groups(session, tenant_id, invoice.id)
+    groups = await _described(session, tenant_id, invoice.id, data.group_by)
     rows = [
         _line_row(tenant_id, invoice.id, position, group, data.group_by)
         for position, group in enumerate(_ordered(groups, data.group_by), start=1)
     ]
     await repo.insert_lines(session, rows)
-    await repo.tie_worklogs_to_lines(session, tenant_id, invoice.id)
     invoice.total = sum((line_amount_of(row) for row in rows), Decimal("0.00"))
     await session.flush()
     return await view_invoice(session, tenant_id, invoice.id)
+
+
+async def _described(
+    session: AsyncSession, tenant_id: int, invoice_id: int, group_by: GroupBy
+) -> list[LineGroup]:
+    """The line groups with what their descriptions need: issue titles (and comments when
+    each worklog is its own line)."""
+    groups = await repo.line_groups(session, tenant_id, invoice_id)
+    if group_by is GroupBy.AUTHOR:
+        return groups
+    titles = await repo.issue_titles(session, tenant_id, [g.issue_id for g in groups])
+    notes = (
+        await repo.comments(session, tenant_id, invoice_id) if group_by is GroupBy.WORKLOG else {}
+    )
+    return [
+        replace(
+            g,
+            issue_key=titles.get(g.issue_id, (None, None))[0],
+            issue_summary=titles.get(g.issue_id, (None, None))[1],
+            comment=notes.get(g.group_key),
+        )
+        for g in groups
+    ]
 
 
 def _fallback(budget: Budget, client: Client, site_default: Decimal | None) -> Fallback:
@@ -199,6 +219,7 @@ def _line_row(
         "position": position,
         "kind": "worklogs",
         "group_key": group.group_key,
+        "source_rate": group.rate,
         "description": describe(group, group_by),
         "actual_seconds": group.actual_seconds,
         "billed_seconds": group.billed_seconds,
@@ -223,12 +244,13 @@ async def get_invoice(
 
 async def view_invoice(session: AsyncSession, tenant_id: int, invoice_id: int) -> InvoiceView:
     invoice = await get_invoice(session, tenant_id, invoice_id)
+    lines = await repo.lines(session, tenant_id, invoice.id)
     return InvoiceView(
         invoice=invoice,
         client=await _client(session, tenant_id, invoice.client_id),
         budget=await _budget(session, tenant_id, invoice.budget_id),
-        lines=await repo.lines(session, tenant_id, invoice.id),
-        worklog_ids=await repo.worklog_ids_by_line(session, tenant_id, invoice.id),
+        lines=lines,
+        worklog_ids=await repo.worklog_ids_by_line(session, tenant_id, invoice.id, lines),
         drift=await repo.drift(session, tenant_id, invoice.id),
     )
 
@@ -358,6 +380,7 @@ async def delete_line(
     """Removes the line; its worklogs are free again for another invoice."""
     invoice = await _draft(session, tenant_id, invoice_id)
     line = await _line(session, tenant_id, invoice.id, line_id)
+    await repo.release_line_worklogs(session, line)
     await session.delete(line)
     await session.flush()
     return await _retotal(session, invoice)

@@ -243,7 +243,11 @@ class Invoice(Base):
 
 class InvoiceLine(Base):
     """One line: the worklogs of one group (issue, person or single worklog) at one rate,
-    or a line added by hand (`kind` manual, no worklogs, no actual hours)."""
+    or a line added by hand (`kind` manual, no worklogs, no actual hours).
+
+    A worklog line is found again from its worklogs by (group_key, source_rate): the rate
+    they were priced at, which stays when someone edits the line's `rate`.
+    """
 
     __tablename__ = "invoice_lines"
 
@@ -252,9 +256,8 @@ class InvoiceLine(Base):
     invoice_id: Mapped[int] = mapped_column(Integer)
     position: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))
-    # What the worklogs were grouped on (issue id, account id or worklog id) — with the
-    # rate, the key that ties each invoiced worklog to its line.
     group_key: Mapped[str | None] = mapped_column(String(128))
+    source_rate: Mapped[Decimal | None]
     description: Mapped[str] = mapped_column(Text)
     actual_seconds: Mapped[int | None] = mapped_column(BigInteger)
     billed_seconds: Mapped[int | None] = mapped_column(BigInteger)
@@ -271,7 +274,7 @@ class InvoiceLine(Base):
             ondelete="CASCADE",
         ),
         UniqueConstraint("tenant_id", "id"),
-        Index("ix_invoice_lines_invoice_group", "tenant_id", "invoice_id", "group_key"),
+        UniqueConstraint("tenant_id", "invoice_id", "group_key", "source_rate"),
     )
 
 
@@ -279,8 +282,13 @@ class InvoiceWorklog(Base):
     """A worklog on an invoice, with what it was billed as at the time.
 
     The primary key (tenant, worklog) is what stops two invoices, drafts included, from
-    ever claiming the same worklog, whatever runs at the same time. `jira_updated_at` and
-    `seconds` are Jira's as invoiced: a later difference is drift.
+    ever claiming the same worklog, whatever runs at the same time. `jira_updated_at` is
+    Jira's as invoiced: a later one is drift. The worklog's issue, author and start are
+    copied so that lines are summed and described from this table alone.
+
+    No foreign key to `worklogs`: rows are only ever made from worklogs by one INSERT …
+    SELECT, mirrored worklogs are never deleted (they become tombstones), and the check
+    would cost a lookup per row on a 50,000-worklog invoice.
     """
 
     __tablename__ = "invoice_worklogs"
@@ -288,31 +296,24 @@ class InvoiceWorklog(Base):
     tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     worklog_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     invoice_id: Mapped[int] = mapped_column(Integer)
-    line_id: Mapped[int | None] = mapped_column(Integer)
     group_key: Mapped[str] = mapped_column(String(128))
-    seconds: Mapped[int] = mapped_column(Integer)
-    billed_seconds: Mapped[int] = mapped_column(Integer)
     rate: Mapped[Decimal]
     rate_source: Mapped[str] = mapped_column(String(16))
+    seconds: Mapped[int] = mapped_column(Integer)
+    billed_seconds: Mapped[int] = mapped_column(Integer)
+    issue_id: Mapped[int] = mapped_column(BigInteger)
+    author_account_id: Mapped[str] = mapped_column(String(128))
+    author_display_name: Mapped[str | None] = mapped_column(String(255))
+    started_at: Mapped[datetime]
+    started_on: Mapped[date]
     jira_updated_at: Mapped[datetime]
 
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["tenant_id", "worklog_id"],
-            ["worklogs.tenant_id", "worklogs.id"],
-            name="fk_invoice_worklogs_worklog",
-        ),
         ForeignKeyConstraint(
             ["tenant_id", "invoice_id"],
             ["invoices.tenant_id", "invoices.id"],
             name="fk_invoice_worklogs_invoice",
             ondelete="CASCADE",
         ),
-        ForeignKeyConstraint(
-            ["tenant_id", "line_id"],
-            ["invoice_lines.tenant_id", "invoice_lines.id"],
-            name="fk_invoice_worklogs_line",
-            ondelete="CASCADE",
-        ),
-        Index("ix_invoice_worklogs_invoice", "tenant_id", "invoice_id", "line_id"),
+        Index("ix_invoice_worklogs_invoice", "tenant_id", "invoice_id", "group_key"),
     )

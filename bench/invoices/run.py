@@ -69,7 +69,7 @@ def _fresh_database(backend: str, folder: Path) -> str:
     return POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{PG_NAME}"
 
 
-async def _load(url: str, worklogs: int) -> tuple[int, int]:
+async def _load(url: str, worklogs: int, *, flat: bool = False) -> tuple[int, int]:
     engine = create_engine(url)
     sessions = create_session_factory(engine)
     rng = random.Random(42)  # noqa: S311 - repeatable data, not secrets
@@ -105,7 +105,7 @@ async def _load(url: str, worklogs: int) -> tuple[int, int]:
         await session.flush()
         bid = budget.id
         session.add(BudgetProject(tenant_id=tid, budget_id=bid, project_key="P"))
-        for person in range(10):
+        for person in range(0 if flat else 10):
             for start, rate in ((YEAR_START, 100 + person), (date(2026, 7, 1), 110 + person)):
                 session.add(
                     BudgetMemberRate(
@@ -158,12 +158,14 @@ async def _load(url: str, worklogs: int) -> tuple[int, int]:
             [
                 {"tenant_id": tid, "worklog_id": n, "hourly_rate": Decimal("150.00")}
                 for n in range(1, worklogs + 1, 100)
-            ],
+                if not flat
+            ]
+            or [{"tenant_id": tid, "worklog_id": 1, "hourly_rate": Decimal("120.00")}],
         )
     if engine.dialect.name == "postgresql":
         async with engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text("ANALYZE"))
+            await conn.execute(text("VACUUM ANALYZE"))
     await engine.dispose()
     return tid, bid
 
@@ -205,12 +207,18 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--worklogs", type=int, default=50_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--flat-rates",
+        action="store_true",
+        help="one rate for everyone (no rate card, no overrides): one line per issue",
+    )
     args = parser.parse_args()
     report: dict[str, Any] = {
         "command": " ".join(["python", "bench/invoices/run.py", *sys.argv[1:]]),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {platform.python_version()}",
         "worklogs": args.worklogs,
+        "flat_rates": args.flat_rates,
         "results": {},
     }
     for backend in args.backends.split(","):
@@ -219,7 +227,7 @@ def main() -> None:
             try:
                 migrations.upgrade(url)
                 load_started = time.perf_counter()
-                tid, bid = asyncio.run(_load(url, args.worklogs))
+                tid, bid = asyncio.run(_load(url, args.worklogs, flat=args.flat_rates))
                 print(f"{backend}: loaded in {time.perf_counter() - load_started:.1f} s")
                 result = asyncio.run(_measure(url, tid, bid, args.repeats))
             finally:
@@ -233,7 +241,7 @@ def main() -> None:
                 f"worklogs={figures['worklogs']} median={figures['median_s']} s "
                 f"max={figures['max_s']} s"
             )
-    out = Path(__file__).with_name("results.json")
+    out = Path(__file__).with_name("results-flat.json" if args.flat_rates else "results.json")
     out.write_text(json.dumps(report, indent=2) + "\n")
 
 

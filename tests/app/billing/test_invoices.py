@@ -579,3 +579,41 @@ async def test_another_sites_invoice_is_a_404(world: World) -> None:
         )
         assert response.status_code == 404, (path, response.text)
     assert (await world.api("GET", "/api/invoices", site=other)).json()["items"] == []
+
+
+async def test_each_invoice_takes_exactly_the_worklogs_listed_under_its_budget(
+    world: World,
+) -> None:
+    """Overlapping budgets, a hand assignment and a hand "none": the invoice's own rules
+    (plain conditions built from the budgets) agree with the Worklogs list's."""
+    await add_admin_worklog(world)
+    quarter = await create_budget(
+        world, name="Q4", hourly_rate="100.00", starts_on="2026-10-01", ends_on="2026-12-31"
+    )
+    late = await create_budget(
+        world, client="Late", name="Late Nov", hourly_rate="100.00", starts_on="2026-11-14"
+    )
+    same_day = await create_budget(
+        world, client="Same", name="Same day", project_keys=["BETA"], starts_on="2026-10-01"
+    )
+    nov_1 = worklog_id(world, 1800)
+    await world.api(
+        "POST", "/api/worklogs/assign", json={"budget_id": late["id"], "worklog_ids": [nov_1]}
+    )
+    await world.api(
+        "POST", "/api/worklogs/unassign", json={"worklog_ids": [worklog_id(world, 7200)]}
+    )
+    everything = {"period_start": "2026-01-01", "period_end": "2026-12-31"}
+
+    for budget in (quarter, late, same_day):
+        listed = await listed_worklogs(world, budget_id=budget["id"])
+        response = await world.api("POST", f"/api/budgets/{budget['id']}/invoices", json=everything)
+        if not listed:
+            assert error_code(response) in ("nothing_to_invoice", "rate_missing")
+            continue
+        if budget is same_day:  # no rate anywhere: refused, naming the fix
+            assert error_code(response) == "rate_missing"
+            continue
+        assert response.status_code == 201, response.text
+        invoiced = {w for line in response.json()["lines"] for w in line["worklog_ids"]}
+        assert invoiced == set(listed), budget["name"]
