@@ -14,12 +14,15 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.billing import accounting
 from app.billing.invoice_routes import router as invoices_router
 from app.billing.report_routes import router as billing_reports_router
 from app.billing.routes import router as billing_router
 from app.errors import AppError, error_body
 from app.pages.routes import router as pages_router
 from app.quickbooks import jobs as quickbooks_jobs
+from app.quickbooks.invoice_routes import router as quickbooks_invoices_router
+from app.quickbooks.provider import QuickBooksAccounting
 from app.quickbooks.routes import router as quickbooks_router
 from app.runtime import open_runtime
 from app.settings import PROJECT_ROOT, Settings, load_settings
@@ -89,6 +92,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. `transport` routes every outbound HTTP call (tests, the demo)."""
     settings = settings or load_settings()
+    accounting.register(QuickBooksAccounting())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -114,6 +118,7 @@ def create_app(
     app.include_router(billing_router)
     app.include_router(quickbooks_router)
     app.include_router(invoices_router)
+    app.include_router(quickbooks_invoices_router)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
 
     @app.get("/healthz", tags=["ops"])

@@ -17,7 +17,10 @@ from app.quickbooks.models import (
     QuickBooksConnection,
     QuickBooksCustomer,
     QuickBooksCustomerLink,
+    QuickBooksInvoicePayment,
+    QuickBooksInvoiceSync,
     QuickBooksOAuthState,
+    QuickBooksRealmState,
 )
 from app.tenants.models import Tenant
 from app.worklogs.models import JiraIssue, Worklog, WorklogSync
@@ -36,7 +39,10 @@ __all__ = [
     "QuickBooksConnection",
     "QuickBooksCustomer",
     "QuickBooksCustomerLink",
+    "QuickBooksInvoicePayment",
+    "QuickBooksInvoiceSync",
     "QuickBooksOAuthState",
+    "QuickBooksRealmState",
     "Tenant",
     "Worklog",
     "WorklogAssignment",

@@ -8,7 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from app.billing import service
+from app.billing import accounting, service
+from app.billing.models import Client
 from app.billing.money import hours
 from app.billing.schemas import (
     AssignmentIn,
@@ -25,6 +26,7 @@ from app.billing.schemas import (
     MemberRate,
     PricedWorklogOut,
     PricedWorklogPage,
+    QuickBooksCustomerLink,
     RateCard,
     SettingsOut,
     SettingsPatch,
@@ -45,6 +47,18 @@ router = APIRouter(prefix="/api", tags=["billing"])
 async def _require_editor(runtime: RuntimeDep, session: SessionDep, context: ApiContext) -> None:
     settings = await service.get_settings(session, context.tenant.id)
     await require_billing_editor(runtime, context, settings.billing_group)
+
+
+async def _clients_out(
+    session: SessionDep, tenant_id: int, clients: list[Client]
+) -> list[ClientOut]:
+    """Clients with their accounting provider's block (the linked QuickBooks customer)."""
+    blocks = await accounting.client_blocks(session, tenant_id, [c.id for c in clients])
+    out = [ClientOut.of(c) for c in clients]
+    for item in out:
+        block = blocks.get(item.id)
+        item.quickbooks = QuickBooksCustomerLink.model_validate(block) if block else None
+    return out
 
 
 @router.get("/settings", response_model=SettingsOut)
@@ -71,7 +85,8 @@ async def list_clients(
     clients, next_cursor = await service.list_clients(
         session, context.tenant.id, cursor=cursor, limit=limit, query=q
     )
-    return ClientPage(items=[ClientOut.of(c) for c in clients], next_cursor=next_cursor)
+    items = await _clients_out(session, context.tenant.id, list(clients))
+    return ClientPage(items=items, next_cursor=next_cursor)
 
 
 @router.post("/clients", response_model=ClientOut, status_code=201)
@@ -79,12 +94,14 @@ async def create_client(
     data: ClientIn, context: ApiContext, session: SessionDep, runtime: RuntimeDep
 ) -> ClientOut:
     await _require_editor(runtime, session, context)
-    return ClientOut.of(await service.create_client(session, context.tenant.id, data))
+    client = await service.create_client(session, context.tenant.id, data)
+    return (await _clients_out(session, context.tenant.id, [client]))[0]
 
 
 @router.get("/clients/{client_id}", response_model=ClientOut)
 async def read_client(client_id: int, context: ApiContext, session: SessionDep) -> ClientOut:
-    return ClientOut.of(await service.get_client(session, context.tenant.id, client_id))
+    client = await service.get_client(session, context.tenant.id, client_id)
+    return (await _clients_out(session, context.tenant.id, [client]))[0]
 
 
 @router.patch("/clients/{client_id}", response_model=ClientOut)
@@ -96,7 +113,8 @@ async def change_client(
     runtime: RuntimeDep,
 ) -> ClientOut:
     await _require_editor(runtime, session, context)
-    return ClientOut.of(await service.update_client(session, context.tenant.id, client_id, patch))
+    client = await service.update_client(session, context.tenant.id, client_id, patch)
+    return (await _clients_out(session, context.tenant.id, [client]))[0]
 
 
 @router.delete("/clients/{client_id}", status_code=204)

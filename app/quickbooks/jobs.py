@@ -1,4 +1,6 @@
-"""QuickBooks upkeep in the background: keep every connection's refresh token alive.
+"""QuickBooks upkeep in the background: keep every connection's refresh token alive, and
+follow synced invoices' status and payments (change data capture, asked for by webhooks and
+run hourly for what webhooks missed).
 
 Intuit's refresh token lapses after 100 days without use, so each connected company is
 refreshed about once a day. The check runs hourly (a process restarted daily would never
@@ -12,7 +14,7 @@ import logging
 from datetime import timedelta
 
 from app.errors import AppError
-from app.quickbooks import repository, service
+from app.quickbooks import changes, repository, service
 from app.quickbooks.tokens import refresh_now
 from app.runtime import Runtime
 
@@ -20,6 +22,9 @@ logger = logging.getLogger(__name__)
 
 KEEP_ALIVE_EVERY_SECONDS = 3600.0
 REFRESH_AFTER = timedelta(hours=20)
+# Webhooks bring changes within seconds; this sweep only catches what they missed, and
+# costs one metered call per company with synced invoices.
+CHANGES_EVERY_SECONDS = 3600.0
 
 
 async def keep_connections_alive(runtime: Runtime) -> int:
@@ -39,6 +44,21 @@ async def keep_connections_alive(runtime: Runtime) -> int:
     return refreshed
 
 
+async def request_changes(runtime: Runtime, tenant_id: int) -> None:
+    """Read the tenant's company's changes soon; requests while a run is going make one
+    more run, not one each."""
+
+    async def job() -> None:
+        await changes.run_changes(runtime, tenant_id)
+
+    runtime.jobs.submit(f"quickbooks-changes:{tenant_id}", job)
+
+
+async def follow_all(runtime: Runtime) -> None:
+    for tenant_id in await changes.tenants_to_follow(runtime):
+        await request_changes(runtime, tenant_id)
+
+
 def start(runtime: Runtime, *, periodic: bool) -> None:
     if not periodic:
         return
@@ -46,4 +66,8 @@ def start(runtime: Runtime, *, periodic: bool) -> None:
     async def keep_alive() -> None:
         await keep_connections_alive(runtime)
 
+    async def follow() -> None:
+        await follow_all(runtime)
+
     runtime.jobs.every(KEEP_ALIVE_EVERY_SECONDS, "quickbooks-keep-alive", keep_alive)
+    runtime.jobs.every(CHANGES_EVERY_SECONDS, "quickbooks-changes-all", follow)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     Boolean,
@@ -121,3 +122,101 @@ class QuickBooksCustomerLink(Base):
         ),
         UniqueConstraint("tenant_id", "customer_id"),
     )
+
+
+class QuickBooksInvoiceSync(Base):
+    """One invoice's life in QuickBooks: the claim that makes its creation happen once, then
+    the QBO invoice it became and the status last read from it.
+
+    A row is written (state `syncing`, committed) before QuickBooks is called, so a second
+    click, request or worker sees the claim. `outcome_unknown` says a create may have reached
+    QuickBooks without its answer reaching us (a crash, a timeout): the next attempt looks the
+    DocNumber up before creating anything. `attempt` names the `requestid`; it moves on only
+    after QuickBooks refused a create for certain, so a replay never repeats a refusal.
+    """
+
+    __tablename__ = "quickbooks_invoice_syncs"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    invoice_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # `syncing` (claimed), `synced`, or `failed` (the last attempt did not finish).
+    state: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    outcome_unknown: Mapped[bool] = mapped_column(Boolean, default=False)
+    claim: Mapped[str | None] = mapped_column(String(36))
+    claimed_at: Mapped[datetime | None]
+    realm_id: Mapped[str | None] = mapped_column(String(32))
+    customer_id: Mapped[str | None] = mapped_column(String(32))
+    qbo_id: Mapped[str | None] = mapped_column(String(32))
+    doc_number: Mapped[str | None] = mapped_column(String(32))
+    sync_token: Mapped[str | None] = mapped_column(String(16))
+    # Ours when synced (a finalized invoice never changes), to flag an edit in QuickBooks.
+    invoice_total: Mapped[Decimal | None]
+    total: Mapped[Decimal | None]
+    balance: Mapped[Decimal | None]
+    due_date: Mapped[date | None]
+    sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    voided: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # QBO's MetaData.LastUpdatedTime of what we hold: an older snapshot arriving late
+    # (webhooks and CDC repeat and reorder) never overwrites a newer one.
+    qbo_updated_at: Mapped[datetime | None]
+    synced_at: Mapped[datetime | None]
+    refreshed_at: Mapped[datetime | None]
+    last_error_code: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "invoice_id"],
+            ["invoices.tenant_id", "invoices.id"],
+            name="fk_quickbooks_invoice_syncs_invoice",
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint("tenant_id", "realm_id", "qbo_id"),
+    )
+
+
+class QuickBooksInvoicePayment(Base):
+    """A QuickBooks payment applied to a synced invoice (Payment.Line.LinkedTxn), as last
+    read: the amount applied to this invoice and the payment's date."""
+
+    __tablename__ = "quickbooks_invoice_payments"
+
+    tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    payment_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    paid_on: Mapped[date | None]
+    amount: Mapped[Decimal]
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "invoice_id"],
+            ["quickbooks_invoice_syncs.tenant_id", "quickbooks_invoice_syncs.invoice_id"],
+            name="fk_quickbooks_invoice_payments_sync",
+            ondelete="CASCADE",
+        ),
+        Index("ix_quickbooks_invoice_payments_payment", "tenant_id", "payment_id"),
+    )
+
+
+class QuickBooksRealmState(Base):
+    """What the app remembers of a tenant's company between runs: the change-data-capture
+    cursor, and facts read once (country, the default service item)."""
+
+    __tablename__ = "quickbooks_realm_states"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    realm_id: Mapped[str] = mapped_column(String(32))
+    country: Mapped[str | None] = mapped_column(String(8))
+    item_id: Mapped[str | None] = mapped_column(String(32))
+    # The next change-data-capture run asks for changes since this moment.
+    changes_since: Mapped[datetime | None]
+    changes_checked_at: Mapped[datetime | None]
+    last_calls: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -290,9 +290,9 @@ async def set_customer_active(
 
 @router.post("/companies/{realm_id}/items", status_code=201)
 async def add_item(realm_id: str, body: ItemIn, request: Request) -> QboJSONResponse:
-    _company(request, realm_id)
+    company = _company(request, realm_id)
     item = _sandbox(request).add_item(realm_id, body.name, item_type=body.type)
-    return QboJSONResponse({"Item": item}, status_code=201)
+    return QboJSONResponse({"Item": public(company, "Item", item)}, status_code=201)
 
 
 def _invoice(request: Request, realm_id: str, invoice_id: str) -> Company:

@@ -1,0 +1,31 @@
+"""QuickBooks as billing's accounting provider: the `quickbooks` blocks beside clients and
+invoices (app.billing.accounting). Registered once when the app starts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.quickbooks import invoice_status, service
+
+
+class QuickBooksAccounting:
+    async def client_blocks(
+        self, session: AsyncSession, tenant_id: int, client_ids: Sequence[int]
+    ) -> dict[int, dict[str, Any] | None]:
+        links = await service.client_links(session, tenant_id, list(client_ids))
+        return {
+            client_id: {
+                "customer_id": link.customer_id,
+                "display_name": link.display_name,
+                "active": link.active,
+            }
+            for client_id, link in links.items()
+        }
+
+    async def invoice_blocks(
+        self, session: AsyncSession, tenant_id: int, invoice_ids: Sequence[int]
+    ) -> dict[int, dict[str, Any] | None]:
+        return await invoice_status.invoice_blocks(session, tenant_id, invoice_ids)
