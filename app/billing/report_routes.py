@@ -8,6 +8,7 @@ from datetime import date
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from app.billing import issue_summary
 from app.billing.burn import budget_burn
 from app.billing.schemas import HoursOut, MoneyOut
 from app.billing.worklog_facets import worklog_facets
@@ -78,3 +79,6 @@ async def read_worklog_facets(context: ApiContext, session: SessionDep) -> Workl
             Person(account_id=p.account_id, display_name=p.display_name) for p in facets.people
         ],
     )
+
+
+router.include_router(issue_summary.router)  # GET /api/issues/{issue_id}/billing

@@ -9,8 +9,11 @@
 
   function quickbooksCell(client) {
     if (client.quickbooks) {
-      return h("span", { class: "lozenge lozenge-success", title: "QuickBooks customer " + client.quickbooks.customer_id },
-        client.quickbooks.display_name || "Linked");
+      var inactive = client.quickbooks.active === false;
+      return h("span", { class: "status-cell" },
+        h("span", { class: "lozenge lozenge-success", title: "QuickBooks customer " + client.quickbooks.customer_id },
+          client.quickbooks.display_name || "Linked"),
+        inactive ? h("span", { class: "lozenge lozenge-removed" }, "Inactive") : null);
     }
     return h("span", { class: "lozenge" }, "Not linked");
   }
@@ -133,8 +136,12 @@
       ui.message(formStatus, "error", "Check the form", "A client needs a name.");
       return;
     }
+    // A QuickBooks customer chosen in the form but not linked yet is linked by Save too.
+    var slots = window.W360.slots || {};
+    var pendingLink = wasEditing && slots.clientQuickBooksPending ? slots.clientQuickBooksPending() : null;
     ui.busy($("client-save"), wasEditing ? "Saving…" : "Creating…", function () {
       var call = wasEditing ? api.patch("/api/clients/" + wasEditing.id, body) : api.post("/api/clients", body);
+      if (pendingLink) call = call.then(function (saved) { return pendingLink().then(function () { return saved; }); });
       return call.then(function (saved) {
         closeEditor();
         return load().then(function () {
@@ -149,5 +156,16 @@
   $("new-client").addEventListener("click", function () { openEditor(null); });
 
   window.W360.slots = window.W360.slots || {};
-  load();
+  // Linking or unlinking a QuickBooks customer shows in the list at once.
+  document.addEventListener("w360:client-quickbooks-changed", function () { load(); });
+  load().then(function () {
+    // Opened from elsewhere (an invoice that cannot sync): straight to that client's form.
+    var preset = W360.page.param("client_id");
+    var client = preset && clients.filter(function (c) { return String(c.id) === String(preset); })[0];
+    if (client) {
+      openEditor(client);
+      var qbo = $("client-quickbooks");
+      if (qbo.scrollIntoView) qbo.scrollIntoView({ block: "start" });
+    }
+  });
 })();

@@ -12,7 +12,8 @@ PAGES = {
     "/pages/clients": "clients.js",
     "/pages/budgets": "budgets.js",
     "/pages/settings/integrations": "settings.js",
-    "/pages/invoices": 'data-slot="invoices"',
+    "/pages/invoices": "invoices.js",
+    "/pages/issue-glance?issueKey=ALPHA-1&issueId=10001": "issue-glance.js",
 }
 
 
@@ -62,3 +63,16 @@ async def test_api_js_sends_a_fresh_context_token_and_no_cookies(world: World) -
     assert "AP.context.getToken()" in script
     assert '"JWT " + token' in script
     assert 'credentials: "omit"' in script
+
+
+@pytest.mark.parametrize(
+    "path", ["/pages/clients", "/pages/settings/integrations", "/pages/invoices"]
+)
+async def test_quickbooks_screens_load_their_script_before_the_page_script(
+    world: World, path: str
+) -> None:
+    url = world.site.page_url(world.app_key, path, "user-1")
+    html = (await world.client.get(url)).text
+    assert "/static/js/quickbooks.js" in html
+    assert html.index("/static/js/quickbooks.js") < html.rindex("/static/js/")
+    assert "slot-todo" not in html
