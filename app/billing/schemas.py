@@ -93,6 +93,8 @@ class ClientPatch(_Input):
 class QuickBooksCustomerLink(BaseModel):
     customer_id: str
     display_name: str | None
+    # False when the customer was made inactive in QuickBooks: syncing to it is refused.
+    active: bool | None = None
 
 
 class ClientOut(BaseModel):
