@@ -515,6 +515,8 @@ def main(options: DemoOptions) -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
+            # Not on every platform, nor off the main thread: Ctrl+C then stops it the
+            # default way (KeyboardInterrupt), which run_demo also cleans up after.
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop.set)
         await run_demo(options, ready=announce, stop=stop)
