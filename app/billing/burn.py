@@ -84,13 +84,7 @@ async def _daily_groups(
             JiraIssue,
             and_(JiraIssue.tenant_id == Worklog.tenant_id, JiraIssue.id == Worklog.issue_id),
         )
-        .outerjoin(
-            WorklogAssignment,
-            and_(
-                WorklogAssignment.tenant_id == Worklog.tenant_id,
-                WorklogAssignment.worklog_id == Worklog.id,
-            ),
-        )
+        .outerjoin(WorklogAssignment, repository.assignment_of_worklog())
         .outerjoin(
             WorklogRateOverride,
             and_(

@@ -609,16 +609,10 @@ async def invoiced_figures(
     for budget_id, total, hours in result.all():
         hours_so_far, amount_so_far = figures.get(budget_id, (Decimal(0), Decimal(0)))
         figures[budget_id] = (
-            hours_so_far + _decimal(hours),
-            amount_so_far + _decimal(total),
+            hours_so_far + _cents(hours or 0),
+            amount_so_far + _cents(total or 0),
         )
     return figures
-
-
-def _decimal(value: Any) -> Decimal:
-    if value is None:
-        return Decimal(0)
-    return _cents(value)
 
 
 async def delete_invoice(session: AsyncSession, tenant_id: int, invoice_id: int) -> None:

@@ -23,7 +23,6 @@ from app.billing.invoice_schemas import (
     NamedRef,
 )
 from app.billing.invoices import InvoiceListItem, InvoiceView
-from app.billing.models import Invoice
 from app.billing.money import hours
 from app.billing.routes import _require_editor
 from app.dependencies import RuntimeDep, SessionDep
@@ -37,7 +36,8 @@ def _person(account_id: str | None) -> Person | None:
     return None if account_id is None else Person(account_id=account_id, display_name=None)
 
 
-def _summary_fields(item: InvoiceListItem | InvoiceView, invoice: Invoice) -> dict[str, object]:
+def _summary_fields(item: InvoiceListItem | InvoiceView) -> dict[str, object]:
+    invoice = item.invoice
     return {
         "id": invoice.id,
         "number": invoice.number,
@@ -75,7 +75,7 @@ async def _out(session: SessionDep, view: InvoiceView) -> InvoiceOut:
     ]
     blocks = await accounting.invoice_blocks(session, invoice.tenant_id, [invoice.id])
     return InvoiceOut(
-        **_summary_fields(view, invoice),
+        **_summary_fields(view),
         quickbooks=blocks.get(invoice.id),
         notes=invoice.notes,
         rounding_minutes=invoice.rounding_minutes,
@@ -130,7 +130,7 @@ async def list_invoices(
     return InvoicePage(
         items=[
             InvoiceSummary(
-                **_summary_fields(item, item.invoice),
+                **_summary_fields(item),
                 quickbooks=blocks.get(item.invoice.id),
             )
             for item in items

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -122,7 +123,7 @@ async def generate_invoice(
         for position, group in enumerate(_ordered(groups, data.group_by), start=1)
     ]
     await repo.insert_lines(session, rows)
-    invoice.total = sum((line_amount_of(row) for row in rows), Decimal("0.00"))
+    invoice.total = sum((cast(Decimal, row["amount"]) for row in rows), Decimal("0.00"))
     await session.flush()
     return await view_invoice(session, tenant_id, invoice.id)
 
@@ -201,12 +202,6 @@ def describe(group: LineGroup, group_by: GroupBy) -> str:
         if group.comment:
             text += f": {group.comment}"
     return text[:MAX_DESCRIPTION]
-
-
-def line_amount_of(row: dict[str, object]) -> Decimal:
-    amount = row["amount"]
-    assert isinstance(amount, Decimal)
-    return amount
 
 
 def _line_row(

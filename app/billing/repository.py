@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing.models import (
@@ -163,6 +163,15 @@ def auto_budget_id() -> Any:
     )
 
 
+def assignment_of_worklog() -> ColumnElement[bool]:
+    """How a worklog meets its hand-made assignment: `effective_budget_id` reads the
+    assignment, so every query using it outer-joins `WorklogAssignment` on this."""
+    return and_(
+        WorklogAssignment.tenant_id == Worklog.tenant_id,
+        WorklogAssignment.worklog_id == Worklog.id,
+    )
+
+
 def effective_budget_id() -> Any:
     """A person's choice if there is one (even "none"), otherwise the automatic match."""
     return case(
@@ -189,13 +198,7 @@ async def budget_hours(
             JiraIssue,
             and_(JiraIssue.tenant_id == Worklog.tenant_id, JiraIssue.id == Worklog.issue_id),
         )
-        .outerjoin(
-            WorklogAssignment,
-            and_(
-                WorklogAssignment.tenant_id == Worklog.tenant_id,
-                WorklogAssignment.worklog_id == Worklog.id,
-            ),
-        )
+        .outerjoin(WorklogAssignment, assignment_of_worklog())
         .where(Worklog.tenant_id == tenant_id, Worklog.deleted_in_jira_at.is_(None))
         .subquery()
     )

@@ -323,13 +323,7 @@ async def list_priced_worklogs(
     effective = repository.effective_budget_id()
     query = (
         worklogs.worklogs_query(tenant_id, filters, live_only=False)
-        .outerjoin(
-            WorklogAssignment,
-            and_(
-                WorklogAssignment.tenant_id == Worklog.tenant_id,
-                WorklogAssignment.worklog_id == Worklog.id,
-            ),
-        )
+        .outerjoin(WorklogAssignment, repository.assignment_of_worklog())
         .outerjoin(
             InvoiceWorklog,
             and_(
