@@ -28,9 +28,11 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.billing.line_builder import cents, from_cents
 from app.billing.models import (
     Budget,
     BudgetMemberRate,
@@ -307,87 +309,39 @@ async def claim_worklogs(
 
 
 @dataclass(frozen=True, slots=True)
-class LineGroup:
-    group_key: str
-    rate: Decimal
-    actual_seconds: int
-    billed_seconds: int
+class LineFigures:
+    """What an invoice's lines add up to, summed by the database in whole cents."""
+
+    lines: int
     worklogs: int
-    first_started_at: datetime
-    issue_id: int
-    author_account_id: str
-    author_name: str | None
-    started_on: date
-    issue_key: str | None = None
-    issue_summary: str | None = None
-    comment: str | None = None
+    actual_seconds: int
+    hours: Decimal
+    amount: Decimal
 
 
-async def line_groups(session: AsyncSession, tenant_id: int, invoice_id: int) -> list[LineGroup]:
-    """The claimed worklogs summed per (group, rate), from the invoice's own rows."""
-    query = (
-        select(
-            InvoiceWorklog.group_key,
-            InvoiceWorklog.rate,
-            func.sum(InvoiceWorklog.seconds),
-            func.sum(InvoiceWorklog.billed_seconds),
-            func.count(),
-            func.min(InvoiceWorklog.started_at),
-            func.min(InvoiceWorklog.issue_id),
-            func.min(InvoiceWorklog.author_account_id),
-            func.max(InvoiceWorklog.author_display_name),
-            func.min(InvoiceWorklog.started_on),
+async def line_figures(session: AsyncSession, tenant_id: int, invoice_id: int) -> LineFigures:
+    row = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(InvoiceLine.actual_seconds), 0),
+                func.coalesce(func.sum(cents(InvoiceLine.hours)), 0),
+                func.coalesce(func.sum(cents(InvoiceLine.amount)), 0),
+            ).where(InvoiceLine.tenant_id == tenant_id, InvoiceLine.invoice_id == invoice_id)
         )
-        .where(InvoiceWorklog.tenant_id == tenant_id, InvoiceWorklog.invoice_id == invoice_id)
-        .group_by(InvoiceWorklog.group_key, InvoiceWorklog.rate)
+    ).one()
+    worklogs = await session.scalar(
+        select(func.count()).where(
+            InvoiceWorklog.tenant_id == tenant_id, InvoiceWorklog.invoice_id == invoice_id
+        )
     )
-    return [
-        LineGroup(
-            group_key=row[0],
-            rate=_cents(row[1]),
-            actual_seconds=int(row[2]),
-            billed_seconds=int(row[3]),
-            worklogs=int(row[4]),
-            first_started_at=row[5],
-            issue_id=int(row[6]),
-            author_account_id=row[7],
-            author_name=row[8],
-            started_on=row[9],
-        )
-        for row in (await session.execute(query)).all()
-    ]
-
-
-async def issue_titles(
-    session: AsyncSession, tenant_id: int, issue_ids: Sequence[int]
-) -> dict[int, tuple[str | None, str | None]]:
-    titles: dict[int, tuple[str | None, str | None]] = {}
-    ids = sorted(set(issue_ids))
-    for start in range(0, len(ids), 1000):  # within every driver's parameter limit
-        result = await session.execute(
-            select(JiraIssue.id, JiraIssue.key, JiraIssue.summary).where(
-                JiraIssue.tenant_id == tenant_id, JiraIssue.id.in_(ids[start : start + 1000])
-            )
-        )
-        titles.update({issue_id: (key, summary) for issue_id, key, summary in result.all()})
-    return titles
-
-
-async def comments(session: AsyncSession, tenant_id: int, invoice_id: int) -> dict[str, str]:
-    """Worklog comments by worklog id (as a group key), for lines of single worklogs."""
-    result = await session.execute(
-        select(InvoiceWorklog.group_key, Worklog.comment)
-        .join(
-            Worklog, and_(Worklog.tenant_id == tenant_id, Worklog.id == InvoiceWorklog.worklog_id)
-        )
-        .where(InvoiceWorklog.tenant_id == tenant_id, InvoiceWorklog.invoice_id == invoice_id)
+    return LineFigures(
+        lines=int(row[0]),
+        worklogs=int(worklogs or 0),
+        actual_seconds=int(row[1] or 0),
+        hours=Decimal(int(row[2])).scaleb(-2),
+        amount=Decimal(int(row[3])).scaleb(-2),
     )
-    return {key: comment for key, comment in result.all() if comment}
-
-
-async def insert_lines(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(dialect_insert(session)(InvoiceLine.__table__), list(rows))
 
 
 async def release_line_worklogs(session: AsyncSession, line: InvoiceLine) -> None:
@@ -461,26 +415,58 @@ class LineView:
     hours: Decimal
     rate: Decimal
     amount: Decimal
+    position: int
 
 
-async def lines(session: AsyncSession, tenant_id: int, invoice_id: int) -> list[LineView]:
-    result = await session.execute(
+async def lines(
+    session: AsyncSession,
+    tenant_id: int,
+    invoice_id: int,
+    *,
+    after: tuple[int, int] | None = None,
+    limit: int | None = None,
+) -> list[LineView]:
+    """The lines in invoice order (position, id), all of them or a page after (position,
+    id). Money read as whole cents and made Decimal here: exact on SQLite's floats, and
+    cheap enough for invoices of tens of thousands of lines."""
+    query = (
         select(
             InvoiceLine.id,
             InvoiceLine.kind,
             InvoiceLine.group_key,
-            InvoiceLine.source_rate,
+            cents(InvoiceLine.source_rate),
             InvoiceLine.description,
             InvoiceLine.actual_seconds,
-            InvoiceLine.actual_hours,
-            InvoiceLine.hours,
-            InvoiceLine.rate,
-            InvoiceLine.amount,
+            cents(InvoiceLine.actual_hours),
+            cents(InvoiceLine.hours),
+            cents(InvoiceLine.rate),
+            cents(InvoiceLine.amount),
+            InvoiceLine.position,
         )
         .where(InvoiceLine.tenant_id == tenant_id, InvoiceLine.invoice_id == invoice_id)
         .order_by(InvoiceLine.position, InvoiceLine.id)
     )
-    return [LineView(**row._mapping) for row in result.all()]
+    if after is not None:
+        query = query.where(tuple_(InvoiceLine.position, InvoiceLine.id) > tuple_(*after))
+    if limit is not None:
+        query = query.limit(limit)
+    result = await session.execute(query)
+    return [
+        LineView(
+            id=row[0],
+            kind=row[1],
+            group_key=row[2],
+            source_rate=from_cents(row[3]),
+            description=row[4],
+            actual_seconds=row[5],
+            actual_hours=from_cents(row[6]),
+            hours=Decimal(row[7]).scaleb(-2),
+            rate=Decimal(row[8]).scaleb(-2),
+            amount=Decimal(row[9]).scaleb(-2),
+            position=row[10],
+        )
+        for row in result.all()
+    ]
 
 
 async def line(
@@ -497,29 +483,49 @@ async def line(
 
 
 async def worklog_ids_by_line(
-    session: AsyncSession, tenant_id: int, invoice_id: int, lines: Sequence[LineView]
+    session: AsyncSession,
+    tenant_id: int,
+    invoice_id: int,
+    lines: Sequence[LineView],
+    *,
+    all_worklog_lines: bool,
 ) -> dict[int, list[int]]:
-    """Each worklog line's worklog ids, joined into one string per line by the database
-    (tens of thousands of rows would otherwise cross the driver one by one)."""
+    """Each worklog line's worklog ids, joined into one string per (group key, rate) by the
+    database: tens of thousands of rows would otherwise cross the driver one by one.
+
+    `all_worklog_lines`: `lines` holds every line of the invoice (no filter needed), not
+    a page. Matched to the lines here, not by a join: right after an invoice is generated neither
+    table has statistics, and PostgreSQL would plan that join as a nested loop (minutes on
+    a 50,000-line invoice)."""
     line_of = {
-        (line.group_key, _cents(line.source_rate)): line.id
+        (line.group_key, line.source_rate): line.id
         for line in lines
         if line.group_key is not None and line.source_rate is not None
     }
-    result = await session.execute(
+    query = (
         select(
             InvoiceWorklog.group_key,
-            InvoiceWorklog.rate,
+            cents(InvoiceWorklog.rate),
             func.aggregate_strings(cast(InvoiceWorklog.worklog_id, String), ","),
         )
         .where(InvoiceWorklog.tenant_id == tenant_id, InvoiceWorklog.invoice_id == invoice_id)
         .group_by(InvoiceWorklog.group_key, InvoiceWorklog.rate)
     )
+    if not line_of:
+        return {}
+    keys = sorted({group_key for group_key, _ in line_of})
+    rows: list[Any] = []
+    if all_worklog_lines:
+        rows = list((await session.execute(query)).all())
+    else:
+        for start in range(0, len(keys), 1000):  # within every driver's parameter limit
+            chunk = keys[start : start + 1000]
+            rows += (await session.execute(query.where(InvoiceWorklog.group_key.in_(chunk)))).all()
     by_line: dict[int, list[int]] = {}
-    for group_key, rate, ids in result.all():
-        line_id = line_of.get((group_key, _cents(rate)))
+    for group_key, rate_cents, ids in rows:
+        line_id = line_of.get((group_key, Decimal(rate_cents).scaleb(-2)))
         if line_id is not None:
-            by_line[line_id] = sorted(map(int, ids.split(",")))
+            by_line[line_id] = sorted(map(int, ids.split(","))) if "," in ids else [int(ids)]
     return by_line
 
 
@@ -586,12 +592,12 @@ async def has_invoices(session: AsyncSession, tenant_id: int, *, client_id: int)
 async def invoiced_figures(
     session: AsyncSession, tenant_id: int, budget_ids: Sequence[int]
 ) -> dict[int, tuple[Decimal, Decimal]]:
-    """(hours, amount) on finalized invoices per budget. Summed per invoice in SQL, then in
-    Python as Decimal: SQLite keeps numerics as binary floating point."""
+    """(hours, amount) on finalized invoices per budget. Summed per invoice in SQL in whole
+    cents, then in Python as Decimal: SQLite keeps numerics as binary floating point."""
     if not budget_ids:
         return {}
     hours_per_invoice = (
-        select(InvoiceLine.invoice_id, func.sum(InvoiceLine.hours).label("hours"))
+        select(InvoiceLine.invoice_id, func.sum(cents(InvoiceLine.hours)).label("hours"))
         .where(InvoiceLine.tenant_id == tenant_id)
         .group_by(InvoiceLine.invoice_id)
         .subquery()
@@ -609,7 +615,7 @@ async def invoiced_figures(
     for budget_id, total, hours in result.all():
         hours_so_far, amount_so_far = figures.get(budget_id, (Decimal(0), Decimal(0)))
         figures[budget_id] = (
-            hours_so_far + _cents(hours or 0),
+            hours_so_far + Decimal(int(hours or 0)).scaleb(-2),
             amount_so_far + _cents(total or 0),
         )
     return figures

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.billing import accounting
 from app.billing import invoices as service
+from app.billing.invoice_repository import LineView
 from app.billing.invoice_schemas import (
     DriftOut,
     InvoiceGenerate,
@@ -19,6 +20,7 @@ from app.billing.invoice_schemas import (
     InvoiceSummary,
     LineIn,
     LineOut,
+    LinePageOut,
     LinePatch,
     NamedRef,
 )
@@ -58,9 +60,8 @@ def _summary_fields(item: InvoiceListItem | InvoiceView) -> dict[str, object]:
     }
 
 
-async def _out(session: SessionDep, view: InvoiceView) -> InvoiceOut:
-    invoice = view.invoice
-    lines = [
+def _lines(lines: list[LineView], worklog_ids: dict[int, list[int]]) -> list[LineOut]:
+    return [
         LineOut(
             id=line.id,
             kind=line.kind,
@@ -69,10 +70,14 @@ async def _out(session: SessionDep, view: InvoiceView) -> InvoiceOut:
             hours=line.hours,
             rate=line.rate,
             amount=line.amount,
-            worklog_ids=[str(i) for i in view.worklog_ids.get(line.id, [])],
+            worklog_ids=[str(i) for i in worklog_ids.get(line.id, [])],
         )
-        for line in view.lines
+        for line in lines
     ]
+
+
+async def _out(session: SessionDep, view: InvoiceView) -> InvoiceOut:
+    invoice = view.invoice
     blocks = await accounting.invoice_blocks(session, invoice.tenant_id, [invoice.id])
     return InvoiceOut(
         **_summary_fields(view),
@@ -80,9 +85,12 @@ async def _out(session: SessionDep, view: InvoiceView) -> InvoiceOut:
         notes=invoice.notes,
         rounding_minutes=invoice.rounding_minutes,
         rounding_mode=invoice.rounding_mode,
-        actual_hours=hours(sum(line.actual_seconds or 0 for line in view.lines)),
-        hours=sum((line.hours for line in view.lines), hours(0)),
-        lines=lines,
+        actual_hours=hours(view.figures.actual_seconds),
+        hours=view.figures.hours,
+        lines=_lines(view.lines, view.worklog_ids),
+        line_count=view.figures.lines,
+        worklog_count=view.figures.worklogs,
+        lines_next_cursor=view.lines_next_cursor,
         drift=[
             DriftOut(worklog_id=str(d.worklog_id), change=d.change, detected_at=d.detected_at)
             for d in view.drift
@@ -142,6 +150,22 @@ async def list_invoices(
 @router.get("/invoices/{invoice_id}", response_model=InvoiceOut)
 async def read_invoice(invoice_id: int, context: ApiContext, session: SessionDep) -> InvoiceOut:
     return await _out(session, await service.view_invoice(session, context.tenant.id, invoice_id))
+
+
+@router.get("/invoices/{invoice_id}/lines", response_model=LinePageOut)
+async def read_invoice_lines(
+    invoice_id: int,
+    context: ApiContext,
+    session: SessionDep,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=service.LINES_PAGE)] = service.LINES_PAGE,
+) -> LinePageOut:
+    """The invoice's lines page by page, in invoice order: for invoices with more lines
+    than come with the invoice itself."""
+    page = await service.line_page(
+        session, context.tenant.id, invoice_id, cursor=cursor, limit=limit
+    )
+    return LinePageOut(items=_lines(page.lines, page.worklog_ids), next_cursor=page.next_cursor)
 
 
 @router.patch("/invoices/{invoice_id}", response_model=InvoiceOut)

@@ -143,8 +143,18 @@ class InvoiceOut(InvoiceSummary):
     rounding_mode: str
     actual_hours: HoursOut
     hours: HoursOut
+    # The first LINES_PAGE lines; when there are more, `lines_next_cursor` reads the rest
+    # from GET /api/invoices/{id}/lines.
     lines: list[LineOut]
+    line_count: int
+    worklog_count: int
+    lines_next_cursor: str | None
     drift: list[DriftOut]
+
+
+class LinePageOut(BaseModel):
+    items: list[LineOut]
+    next_cursor: str | None
 
 
 class InvoicePage(BaseModel):

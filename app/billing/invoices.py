@@ -12,28 +12,26 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing import invoice_repository as repo
 from app.billing import repository as billing_repository
-from app.billing.invoice_repository import Drift, Fallback, LineGroup, LineView
+from app.billing.invoice_repository import Drift, Fallback, LineFigures, LineView
 from app.billing.invoice_schemas import (
-    MAX_DESCRIPTION,
-    GroupBy,
     InvoiceGenerate,
     InvoicePatch,
     InvoiceStatus,
     LineIn,
     LinePatch,
 )
+from app.billing.line_builder import insert_worklog_lines
 from app.billing.models import Budget, Client, Invoice, InvoiceLine
-from app.billing.money import RoundingMode, hours, line_amount
+from app.billing.money import RoundingMode, line_amount
 from app.billing.rates import RateSource
 from app.billing.schemas import MAX_SEQUENCE
 from app.errors import Conflict, NotFound, Unprocessable
@@ -42,14 +40,26 @@ from app.timeutil import utc_now
 MAX_NUMBER_LENGTH = 21  # QuickBooks' DocNumber
 
 
+LINES_PAGE = 1000  # lines shown with an invoice; the rest are read page by page
+
+
 @dataclass(frozen=True, slots=True)
 class InvoiceView:
     invoice: Invoice
     client: Client
     budget: Budget
-    lines: list[LineView]
+    lines: list[LineView]  # all of them, or the first page with `lines_next_cursor` set
     worklog_ids: dict[int, list[int]]  # by line id
     drift: list[Drift]
+    figures: LineFigures
+    lines_next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LinePage:
+    lines: list[LineView]
+    worklog_ids: dict[int, list[int]]
+    next_cursor: str | None
 
 
 def locked(invoice: Invoice) -> Conflict:
@@ -117,38 +127,13 @@ async def generate_invoice(
             f"{data.period_end}: no billable worklogs that are not already on an invoice.",
             code="nothing_to_invoice",
         )
-    groups = await _described(session, tenant_id, invoice.id, data.group_by)
-    rows = [
-        _line_row(tenant_id, invoice.id, position, group, data.group_by)
-        for position, group in enumerate(_ordered(groups, data.group_by), start=1)
-    ]
-    await repo.insert_lines(session, rows)
-    invoice.total = sum((cast(Decimal, row["amount"]) for row in rows), Decimal("0.00"))
+    await insert_worklog_lines(session, tenant_id, invoice.id, data.group_by)
+    figures = await repo.line_figures(session, tenant_id, invoice.id)
+    invoice.total = figures.amount
     await session.flush()
-    return await view_invoice(session, tenant_id, invoice.id)
-
-
-async def _described(
-    session: AsyncSession, tenant_id: int, invoice_id: int, group_by: GroupBy
-) -> list[LineGroup]:
-    """The line groups with what their descriptions need: issue titles (and comments when
-    each worklog is its own line)."""
-    groups = await repo.line_groups(session, tenant_id, invoice_id)
-    if group_by is GroupBy.AUTHOR:
-        return groups
-    titles = await repo.issue_titles(session, tenant_id, [g.issue_id for g in groups])
-    notes = (
-        await repo.comments(session, tenant_id, invoice_id) if group_by is GroupBy.WORKLOG else {}
-    )
-    return [
-        replace(
-            g,
-            issue_key=titles.get(g.issue_id, (None, None))[0],
-            issue_summary=titles.get(g.issue_id, (None, None))[1],
-            comment=notes.get(g.group_key),
-        )
-        for g in groups
-    ]
+    # Nothing can have drifted yet: the worklogs were copied in this very transaction.
+    invoice = await get_invoice(session, tenant_id, invoice.id)  # with the database's defaults
+    return await _view(session, invoice, figures=figures, drift=[], all_lines=False)
 
 
 def _fallback(budget: Budget, client: Client, site_default: Decimal | None) -> Fallback:
@@ -159,70 +144,6 @@ def _fallback(budget: Budget, client: Client, site_default: Decimal | None) -> F
     if site_default is not None:
         return Fallback(site_default, RateSource.SITE_DEFAULT)
     return Fallback(None, None)
-
-
-_ISSUE_KEY = re.compile(r"^(.*?)-(\d+)$")
-
-
-def _natural_issue_key(key: str | None) -> tuple[str, int, str]:
-    """PROJ-9 before PROJ-10."""
-    if key is None:
-        return ("\uffff", 0, "")
-    match = _ISSUE_KEY.match(key)
-    if match is None:
-        return (key, 0, key)
-    return (match.group(1), int(match.group(2)), key)
-
-
-def _ordered(groups: list[LineGroup], group_by: GroupBy) -> list[LineGroup]:
-    if group_by is GroupBy.ISSUE:
-        return sorted(groups, key=lambda g: (_natural_issue_key(g.issue_key), g.issue_id, g.rate))
-    if group_by is GroupBy.AUTHOR:
-        return sorted(
-            groups,
-            key=lambda g: ((g.author_name or g.author_account_id).casefold(), g.group_key, g.rate),
-        )
-    return sorted(groups, key=lambda g: (g.first_started_at, g.group_key))
-
-
-def _issue_text(group: LineGroup) -> str:
-    if group.issue_key is None:
-        return f"Jira issue {group.issue_id}"
-    return f"{group.issue_key} {group.issue_summary}" if group.issue_summary else group.issue_key
-
-
-def describe(group: LineGroup, group_by: GroupBy) -> str:
-    if group_by is GroupBy.ISSUE:
-        text = _issue_text(group)
-    elif group_by is GroupBy.AUTHOR:
-        text = group.author_name or group.author_account_id
-    else:
-        who = group.author_name or group.author_account_id
-        text = f"{_issue_text(group)} — {who}, {group.started_on.isoformat()}"
-        if group.comment:
-            text += f": {group.comment}"
-    return text[:MAX_DESCRIPTION]
-
-
-def _line_row(
-    tenant_id: int, invoice_id: int, position: int, group: LineGroup, group_by: GroupBy
-) -> dict[str, object]:
-    billed = hours(group.billed_seconds)
-    return {
-        "tenant_id": tenant_id,
-        "invoice_id": invoice_id,
-        "position": position,
-        "kind": "worklogs",
-        "group_key": group.group_key,
-        "source_rate": group.rate,
-        "description": describe(group, group_by),
-        "actual_seconds": group.actual_seconds,
-        "billed_seconds": group.billed_seconds,
-        "actual_hours": hours(group.actual_seconds),
-        "hours": billed,
-        "rate": group.rate,
-        "amount": line_amount(billed, group.rate),
-    }
 
 
 # --- read -----------------------------------------------------------------------------------
@@ -237,17 +158,83 @@ async def get_invoice(
     return invoice
 
 
-async def view_invoice(session: AsyncSession, tenant_id: int, invoice_id: int) -> InvoiceView:
+async def view_invoice(
+    session: AsyncSession, tenant_id: int, invoice_id: int, *, all_lines: bool = False
+) -> InvoiceView:
+    """The invoice with its figures and its first page of lines (every line with
+    `all_lines`, for sending it elsewhere): an invoice may have tens of thousands."""
     invoice = await get_invoice(session, tenant_id, invoice_id)
-    lines = await repo.lines(session, tenant_id, invoice.id)
+    return await _view(
+        session,
+        invoice,
+        figures=await repo.line_figures(session, tenant_id, invoice.id),
+        drift=await repo.drift(session, tenant_id, invoice.id),
+        all_lines=all_lines,
+    )
+
+
+async def _view(
+    session: AsyncSession,
+    invoice: Invoice,
+    *,
+    figures: LineFigures,
+    drift: list[Drift],
+    all_lines: bool,
+) -> InvoiceView:
+    tenant_id = invoice.tenant_id
+    page = await _line_page(
+        session, tenant_id, invoice.id, after=None, limit=None if all_lines else LINES_PAGE
+    )
     return InvoiceView(
         invoice=invoice,
         client=await _client(session, tenant_id, invoice.client_id),
         budget=await _budget(session, tenant_id, invoice.budget_id),
-        lines=lines,
-        worklog_ids=await repo.worklog_ids_by_line(session, tenant_id, invoice.id, lines),
-        drift=await repo.drift(session, tenant_id, invoice.id),
+        lines=page.lines,
+        worklog_ids=page.worklog_ids,
+        drift=drift,
+        figures=figures,
+        lines_next_cursor=page.next_cursor,
     )
+
+
+async def line_page(
+    session: AsyncSession, tenant_id: int, invoice_id: int, *, cursor: str | None, limit: int
+) -> LinePage:
+    invoice = await get_invoice(session, tenant_id, invoice_id)
+    return await _line_page(session, tenant_id, invoice.id, after=_after(cursor), limit=limit)
+
+
+async def _line_page(
+    session: AsyncSession,
+    tenant_id: int,
+    invoice_id: int,
+    *,
+    after: tuple[int, int] | None,
+    limit: int | None,
+) -> LinePage:
+    lines = await repo.lines(
+        session, tenant_id, invoice_id, after=after, limit=None if limit is None else limit + 1
+    )
+    next_cursor = None
+    if limit is not None and len(lines) > limit:
+        lines = lines[:limit]
+        next_cursor = f"{lines[-1].position}.{lines[-1].id}"
+    ids = await repo.worklog_ids_by_line(
+        session, tenant_id, invoice_id, lines, all_worklog_lines=after is None and not next_cursor
+    )
+    return LinePage(lines=lines, worklog_ids=ids, next_cursor=next_cursor)
+
+
+_LINE_CURSOR = re.compile(r"^(-?\d{1,10})\.(\d{1,10})$")
+
+
+def _after(cursor: str | None) -> tuple[int, int] | None:
+    if cursor is None:
+        return None
+    match = _LINE_CURSOR.match(cursor)
+    if match is None:
+        raise Unprocessable("The cursor is not one this API gave out.", code="invalid_cursor")
+    return int(match.group(1)), int(match.group(2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,8 +380,7 @@ async def _line(
 
 
 async def _retotal(session: AsyncSession, invoice: Invoice) -> InvoiceView:
-    lines = await repo.lines(session, invoice.tenant_id, invoice.id)
-    invoice.total = sum((Decimal(line.amount) for line in lines), Decimal("0.00"))
+    invoice.total = (await repo.line_figures(session, invoice.tenant_id, invoice.id)).amount
     await session.flush()
     return await view_invoice(session, invoice.tenant_id, invoice.id)
 
@@ -420,7 +406,7 @@ async def finalize_invoice(
     invoice = await get_invoice(session, tenant_id, invoice_id, for_update=True)
     if invoice.status == InvoiceStatus.FINALIZED.value:
         return await view_invoice(session, tenant_id, invoice.id)
-    if not await repo.lines(session, tenant_id, invoice.id):
+    if not await repo.lines(session, tenant_id, invoice.id, limit=1):
         raise Unprocessable(
             "The invoice has no lines: add a line or delete the draft.", code="invoice_empty"
         )

@@ -167,7 +167,7 @@ async def sync_invoice(runtime: Runtime, tenant_id: int, invoice_id: int) -> Non
 
 async def _plan(runtime: Runtime, tenant_id: int, invoice_id: int) -> SyncPlan | None:
     async with runtime.sessions() as session:
-        view = await billing_invoices.view_invoice(session, tenant_id, invoice_id)
+        view = await billing_invoices.view_invoice(session, tenant_id, invoice_id, all_lines=True)
         invoice = view.invoice
         if invoice.status != InvoiceStatus.FINALIZED.value or invoice.number is None:
             raise Conflict(

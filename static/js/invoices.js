@@ -199,7 +199,7 @@
         renderDetail(invoice);
         showDetailSection();
         ui.showSuccess($("detail-status"), "Draft created",
-          plural(invoice.lines.length, "line") + ", " + fmt.hours(invoice.hours) + ", " + fmt.money(invoice.total, invoice.currency) +
+          plural(invoice.line_count, "line") + ", " + fmt.hours(invoice.hours) + ", " + fmt.money(invoice.total, invoice.currency) +
           ". Review the lines, hours, rates and amounts, then click Finalize Invoice.");
         ui.flag("success", "Draft invoice created", budget.name);
       }).catch(function (error) {
@@ -380,7 +380,7 @@
     ui.clear($("detail-status"));
     var steps = h("ol", { class: "steps" },
       h("li", { class: "done" }, "Invoice " + inv.number + " is finalized"),
-      h("li", { class: "todo" }, "Creating it in QuickBooks for " + inv.client.name + "'s customer, with " + plural(inv.lines.length, "line")),
+      h("li", { class: "todo" }, "Creating it in QuickBooks for " + inv.client.name + "'s customer, with " + plural(inv.line_count, "line")),
       h("li", { class: "todo" }, "Reading back its QuickBooks number and status"));
     var progress = ui.message(status, "info", "Syncing with QuickBooks…", null,
       h("div", null, h("div", { class: "loading" }, h("span", { class: "spinner", "aria-hidden": "true" }), "This takes a few seconds."), steps));
@@ -480,7 +480,7 @@
     confirmBox({
       title: "Delete this draft?",
       danger: true,
-      body: h("p", null, "The draft and its " + plural(inv.lines.length, "line") + " are deleted; its worklogs become unbilled again and can go on another invoice."),
+      body: h("p", null, "The draft and its " + plural(inv.line_count, "line") + " are deleted; its worklogs become unbilled again and can go on another invoice."),
       confirm: "Delete draft",
       busy: "Deleting…",
       returnFocus: $("delete-draft"),
@@ -497,7 +497,7 @@
   }
 
   function countWorklogs(inv) {
-    return inv.lines.reduce(function (n, l) { return n + (l.worklog_ids ? l.worklog_ids.length : 0); }, 0);
+    return inv.worklog_count;
   }
 
   /* --- lines ------------------------------------------------------------------------------ */
@@ -518,6 +518,12 @@
     if (!inv.lines.length) {
       body.appendChild(h("tr", null, h("td", { colspan: "6", class: "subtle" }, "No lines. Add a line below, or delete the draft.")));
     }
+    if (inv.lines_next_cursor) {
+      var more = h("button", { type: "button", class: "button", id: "more-lines" },
+        "Show more lines (" + inv.lines.length + " of " + inv.line_count + " shown)");
+      more.addEventListener("click", function () { moreLines(inv, more); });
+      body.appendChild(h("tr", null, h("td", { colspan: "6" }, more)));
+    }
     ui.clear($("lines-foot")).appendChild(h("tr", null,
       h("th", { scope: "row" }, "Total"),
       h("td", { class: "numeric hide-narrow", id: "total-actual" }, fmt.hours(inv.actual_hours)),
@@ -526,6 +532,19 @@
       h("td", { class: "numeric", id: "total-amount" }, fmt.money(inv.total, inv.currency)),
       h("td", null)));
     $("add-line-form").hidden = !draft;
+  }
+
+  /* An invoice comes with its first page of lines; big ones read the rest on demand. */
+  function moreLines(inv, button) {
+    var url = "/api/invoices/" + inv.id + "/lines?cursor=" + encodeURIComponent(inv.lines_next_cursor);
+    ui.busy(button, "Loading lines…", function () {
+      return api.get(url).then(function (page) {
+        if (state.current !== inv) return;
+        inv.lines = inv.lines.concat(page.items);
+        inv.lines_next_cursor = page.next_cursor;
+        renderLines(inv);
+      }).catch(function (error) { ui.showError($("lines-status"), error, "More lines could not be loaded"); });
+    });
   }
 
   function lockedRow(inv, line) {

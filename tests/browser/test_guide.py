@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
+from app.billing import invoices as invoices_service
 from app.demo import Demo, DemoInBackground
 from tests.browser.conftest import screenshot
 from tests.browser.test_pages import open_app_page
@@ -309,6 +311,43 @@ def test_invoice_pages_fit_a_narrow_iframe_and_filter(
     nothing = app.locator("#generator-status [data-error-code=nothing_to_invoice]")
     expect(nothing).to_contain_text("There is nothing to invoice")
     expect(nothing).to_contain_text("Choose a longer period")
+
+
+def test_a_big_invoice_shows_its_first_lines_and_loads_the_rest(
+    page: Page, demo: Demo, demo_runner: DemoInBackground, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An invoice comes with its first page of lines (1,000; 3 here); the rest load on
+    demand, and the counts and totals are the whole invoice's all along."""
+    monkeypatch.setattr(invoices_service, "LINES_PAGE", 3)
+    budget_id = demo.budgets["Globex data platform"]
+    start = api(demo_runner, "GET", f"/api/budgets/{budget_id}")["starts_on"]
+    invoice = api(
+        demo_runner,
+        "POST",
+        f"/api/budgets/{budget_id}/invoices",
+        {
+            "period_start": start,
+            "period_end": datetime.now(UTC).date().isoformat(),
+            "group_by": "worklog",
+        },
+    )
+    count = invoice["line_count"]
+    assert count > 3 and len(invoice["lines"]) == 3
+    try:
+        app = open_app_page(page, demo, "worklog360-invoices")
+        app.locator(f"#invoices-body button[data-invoice='{invoice['id']}']").click()
+        rows = app.locator("#lines-body tr[data-line]")
+        expect(rows).to_have_count(3)
+        more = app.locator("#more-lines")
+        expect(more).to_have_text(f"Show more lines (3 of {count} shown)")
+        expect(app.locator("#total-amount")).to_contain_text(f"{Decimal(invoice['total']):,.2f}")
+        more.click()
+        # The next page is the API's usual 1,000 lines: all the rest of this one.
+        expect(rows).to_have_count(count)
+        expect(more).to_have_count(0)
+        screenshot(page, "invoice-more-lines")
+    finally:
+        api(demo_runner, "DELETE", f"/api/invoices/{invoice['id']}")
 
 
 def test_an_expired_connection_says_reconnect_and_reconnecting_mends_it(

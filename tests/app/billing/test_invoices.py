@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from app.billing import invoices as invoices_service
 from app.billing.models import Invoice
 from app.db import transaction
 from tests.app.billing.test_budgets import create_budget, worklog_id
@@ -114,6 +115,87 @@ async def test_grouping_by_person_or_worklog(world: World) -> None:
         "ALPHA-2 Ship it — Ada Admin, 2026-11-20: Release",
     ]
     assert by_worklog["total"] == "417.00"
+
+
+async def test_lines_are_in_reading_order(world: World) -> None:
+    """By issue in natural key order (ALPHA-9 before ALPHA-10), by person by name whatever
+    the case, by worklog by when it started."""
+    issues = [world.site.add_issue("ALPHA", f"Task {n}") for n in range(2, 11)]
+    assert [i.key for i in issues[-2:]] == ["ALPHA-9", "ALPHA-10"]
+    world.site.add_worklog(
+        issues[-1].id,
+        "user-admin",
+        started="2026-11-03T09:00:00.000+0000",
+        time_spent_seconds=3600,
+    )
+    world.site.add_worklog(
+        issues[-2].id,
+        "user-admin",
+        started="2026-11-02T09:00:00.000+0000",
+        time_spent_seconds=1800,
+    )
+    await world.settle()
+    budget = await create_budget(world, hourly_rate="100.00")
+
+    by_issue = await generate(world, budget["id"])
+    assert [x["description"] for x in by_issue["lines"]] == [
+        "ALPHA-1 Build it",
+        "ALPHA-9 Task 9",
+        "ALPHA-10 Task 10",
+    ]
+    assert (await world.api("DELETE", f"/api/invoices/{by_issue['id']}")).status_code == 204
+
+    by_worklog = await generate(world, budget["id"], group_by="worklog")
+    assert [x["description"][:8] for x in by_worklog["lines"]] == [
+        "ALPHA-1 ",
+        "ALPHA-9 ",
+        "ALPHA-10",
+        "ALPHA-1 ",
+    ]
+
+
+async def test_lines_come_page_by_page_in_invoice_order(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big invoice comes with its first page of lines and its figures for all of them;
+    GET …/lines reads the rest, in the same order, with each line's worklogs."""
+    await add_admin_worklog(world)
+    budget = await create_budget(world, hourly_rate="100.00")
+    monkeypatch.setattr(invoices_service, "LINES_PAGE", 2)
+
+    invoice = await generate(world, budget["id"], group_by="worklog")
+
+    assert (invoice["line_count"], invoice["worklog_count"]) == (3, 3)
+    assert (invoice["hours"], invoice["actual_hours"], invoice["total"]) == (
+        "4.17",
+        "4.17",
+        "417.00",
+    )
+    assert len(invoice["lines"]) == 2
+    assert invoice["lines_next_cursor"]
+    url = f"/api/invoices/{invoice['id']}/lines"
+    rest = await world.api("GET", url, params={"cursor": invoice["lines_next_cursor"]})
+    assert rest.status_code == 200, rest.text
+    assert rest.json()["next_cursor"] is None
+    walked, cursor = [], None
+    while True:
+        params = {"limit": 1} | ({"cursor": cursor} if cursor else {})
+        page = (await world.api("GET", url, params=params, account_id="user-1")).json()
+        walked += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert walked == invoice["lines"] + rest.json()["items"]
+    assert [len(line["worklog_ids"]) for line in walked] == [1, 1, 1]
+    assert sorted(i for line in walked for i in line["worklog_ids"]) == sorted(
+        w["id"] for w in (await listed_worklogs(world, budget_id=budget["id"])).values()
+    )
+    for bad in ("x", "1", "1.2.3", "9" * 30):
+        response = await world.api("GET", url, params={"cursor": bad})
+        assert (response.status_code, error_code(response)) == (422, "invalid_cursor")
+    assert (await world.api("GET", url, params={"limit": 0})).status_code == 422
+    missing = await world.api("GET", "/api/invoices/999999/lines")
+    assert (missing.status_code, error_code(missing)) == (404, "invoice_not_found")
 
 
 async def test_a_rate_change_mid_period_gives_a_line_per_rate(world: World) -> None:
@@ -567,6 +649,7 @@ async def test_another_sites_invoice_is_a_404(world: World) -> None:
 
     for method, path in (
         ("GET", f"/api/invoices/{invoice['id']}"),
+        ("GET", f"/api/invoices/{invoice['id']}/lines"),
         ("POST", f"/api/invoices/{invoice['id']}/finalize"),
         ("DELETE", f"/api/invoices/{invoice['id']}"),
         ("POST", f"/api/budgets/{budget['id']}/invoices"),
