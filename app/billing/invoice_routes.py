@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.billing import accounting
 from app.billing import invoices as service
+from app.billing.editor import BillingEditor
 from app.billing.invoice_repository import LineView
 from app.billing.invoice_schemas import (
     DriftOut,
@@ -26,8 +27,7 @@ from app.billing.invoice_schemas import (
 )
 from app.billing.invoices import InvoiceListItem, InvoiceView
 from app.billing.money import hours
-from app.billing.routes import _require_editor
-from app.dependencies import RuntimeDep, SessionDep
+from app.dependencies import SessionDep
 from app.tenants.auth import ApiContext
 from app.worklogs.schemas import Person
 
@@ -100,13 +100,12 @@ async def _out(session: SessionDep, view: InvoiceView) -> InvoiceOut:
 
 @router.post("/budgets/{budget_id}/invoices", response_model=InvoiceOut, status_code=201)
 async def generate_invoice(
+    _editor: BillingEditor,
     budget_id: int,
     data: InvoiceGenerate,
     context: ApiContext,
     session: SessionDep,
-    runtime: RuntimeDep,
 ) -> InvoiceOut:
-    await _require_editor(runtime, session, context)
     view = await service.generate_invoice(
         session, context.tenant.id, budget_id, data, by=context.account_id
     )
@@ -170,31 +169,34 @@ async def read_invoice_lines(
 
 @router.patch("/invoices/{invoice_id}", response_model=InvoiceOut)
 async def change_invoice(
+    _editor: BillingEditor,
     invoice_id: int,
     patch: InvoicePatch,
     context: ApiContext,
     session: SessionDep,
-    runtime: RuntimeDep,
 ) -> InvoiceOut:
-    await _require_editor(runtime, session, context)
     view = await service.update_invoice(session, context.tenant.id, invoice_id, patch)
     return await _out(session, view)
 
 
 @router.delete("/invoices/{invoice_id}", status_code=204)
 async def delete_invoice(
-    invoice_id: int, context: ApiContext, session: SessionDep, runtime: RuntimeDep
+    _editor: BillingEditor,
+    invoice_id: int,
+    context: ApiContext,
+    session: SessionDep,
 ) -> Response:
-    await _require_editor(runtime, session, context)
     await service.delete_invoice(session, context.tenant.id, invoice_id)
     return Response(status_code=204)
 
 
 @router.post("/invoices/{invoice_id}/finalize", response_model=InvoiceOut)
 async def finalize_invoice(
-    invoice_id: int, context: ApiContext, session: SessionDep, runtime: RuntimeDep
+    _editor: BillingEditor,
+    invoice_id: int,
+    context: ApiContext,
+    session: SessionDep,
 ) -> InvoiceOut:
-    await _require_editor(runtime, session, context)
     view = await service.finalize_invoice(
         session, context.tenant.id, invoice_id, by=context.account_id
     )
@@ -203,38 +205,35 @@ async def finalize_invoice(
 
 @router.post("/invoices/{invoice_id}/lines", response_model=InvoiceOut, status_code=201)
 async def add_line(
+    _editor: BillingEditor,
     invoice_id: int,
     data: LineIn,
     context: ApiContext,
     session: SessionDep,
-    runtime: RuntimeDep,
 ) -> InvoiceOut:
-    await _require_editor(runtime, session, context)
     return await _out(session, await service.add_line(session, context.tenant.id, invoice_id, data))
 
 
 @router.patch("/invoices/{invoice_id}/lines/{line_id}", response_model=InvoiceOut)
 async def change_line(
+    _editor: BillingEditor,
     invoice_id: int,
     line_id: int,
     patch: LinePatch,
     context: ApiContext,
     session: SessionDep,
-    runtime: RuntimeDep,
 ) -> InvoiceOut:
-    await _require_editor(runtime, session, context)
     view = await service.update_line(session, context.tenant.id, invoice_id, line_id, patch)
     return await _out(session, view)
 
 
 @router.delete("/invoices/{invoice_id}/lines/{line_id}", response_model=InvoiceOut)
 async def delete_line(
+    _editor: BillingEditor,
     invoice_id: int,
     line_id: int,
     context: ApiContext,
     session: SessionDep,
-    runtime: RuntimeDep,
 ) -> InvoiceOut:
-    await _require_editor(runtime, session, context)
     view = await service.delete_line(session, context.tenant.id, invoice_id, line_id)
     return await _out(session, view)

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from app.billing import accounting, service
+from app.billing.editor import BillingEditor
 from app.billing.models import Client
 from app.billing.money import hours
 from app.billing.schemas import (
@@ -34,19 +35,13 @@ from app.billing.schemas import (
     WorklogPatch,
 )
 from app.billing.service import BudgetView, PricedWorklog
-from app.dependencies import RuntimeDep, SessionDep
+from app.dependencies import SessionDep
 from app.tenants.auth import ApiContext
-from app.tenants.permissions import require_billing_editor
 from app.worklogs import service as worklogs
 from app.worklogs.schemas import WorklogOut
 from app.worklogs.service import WorklogRow
 
 router = APIRouter(prefix="/api", tags=["billing"])
-
-
-async def _require_editor(runtime: RuntimeDep, session: SessionDep, context: ApiContext) -> None:
-    settings = await service.get_settings(session, context.tenant.id)
-    await require_billing_editor(runtime, context, settings.billing_group)
 
 
 async def _clients_out(
@@ -68,9 +63,11 @@ async def read_settings(context: ApiContext, session: SessionDep) -> SettingsOut
 
 @router.patch("/settings", response_model=SettingsOut)
 async def change_settings(
-    patch: SettingsPatch, context: ApiContext, session: SessionDep, runtime: RuntimeDep
+    _editor: BillingEditor,
+    patch: SettingsPatch,
+    context: ApiContext,
+    session: SessionDep,
 ) -> SettingsOut:
-    await _require_editor(runtime, session, context)
     return SettingsOut.of(await service.update_settings(session, context.tenant.id, patch))
 
 
@@ -91,9 +88,11 @@ async def list_clients(
 
 @router.post("/clients", response_model=ClientOut, status_code=201)
 async def create_client(
-    data: ClientIn, context: ApiContext, session: SessionDep, runtime: RuntimeDep
+    _editor: BillingEditor,
+    data: ClientIn,
+    context: ApiContext,
+    session: SessionDep,
 ) -> ClientOut:
-    await _require_editor(runtime, session, context)
     client = await service.create_client(session, context.tenant.id, data)
     return (await _clients_out(session, context.tenant.id, [client]))[0]
 
@@ -106,22 +105,23 @@ async def read_client(client_id: int, context: ApiContext, session: SessionDep) 
 
 @router.patch("/clients/{client_id}", response_model=ClientOut)
 async def change_client(
+    _editor: BillingEditor,
     client_id: int,
     patch: ClientPatch,
     context: ApiContext,
     session: SessionDep,
-    runtime: RuntimeDep,
 ) -> ClientOut:
-    await _require_editor(runtime, session, context)
     client = await service.update_client(session, context.tenant.id, client_id, patch)
     return (await _clients_out(session, context.tenant.id, [client]))[0]
 
 
 @router.delete("/clients/{client_id}", status_code=204)
 async def delete_client(
-    client_id: int, context: ApiContext, session: SessionDep, runtime: RuntimeDep
+    _editor: BillingEditor,
+    client_id: int,
+    context: ApiContext,
+    session: SessionDep,
 ) -> Response:
-    await _require_editor(runtime, session, context)
     await service.delete_client(session, context.tenant.id, client_id)
     return Response(status_code=204)
 
@@ -169,9 +169,11 @@ async def list_budgets(
 
 @router.post("/budgets", response_model=BudgetOut, status_code=201)
 async def create_budget(
-    data: BudgetIn, context: ApiContext, session: SessionDep, runtime: RuntimeDep
+    _editor: BillingEditor,
+    data: BudgetIn,
+    context: ApiContext,
+    session: SessionDep,
 ) -> BudgetOut:
-    await _require_editor(runtime, session, context)
     return _budget_out(await service.create_budget(session, context.tenant.id, data))
 
 
@@ -182,13 +184,12 @@ async def read_budget(budget_id: int, context: ApiContext, session: SessionDep) 
 
 @router.patch("/budgets/{budget_id}", response_model=BudgetOut)
 async def change_budget(
+    _editor: BillingEditor,
     budget_id: int,
     patch: BudgetPatch,
     context: ApiContext,
     session: SessionDep,
-    runtime: RuntimeDep,
 ) -> BudgetOut:
-    await _require_editor(runtime, session, context)
     return _budget_out(await service.update_budget(session, context.tenant.id, budget_id, patch))
 
 
@@ -200,22 +201,23 @@ async def read_rate_card(budget_id: int, context: ApiContext, session: SessionDe
 
 @router.put("/budgets/{budget_id}/rates", response_model=RateCard)
 async def replace_rate_card(
+    _editor: BillingEditor,
     budget_id: int,
     rates: list[MemberRate],
     context: ApiContext,
     session: SessionDep,
-    runtime: RuntimeDep,
 ) -> RateCard:
-    await _require_editor(runtime, session, context)
     saved = await service.replace_member_rates(session, context.tenant.id, budget_id, rates)
     return RateCard(items=[MemberRate.model_validate(r, from_attributes=True) for r in saved])
 
 
 @router.post("/worklogs/assign", response_model=AssignmentOut)
 async def assign_worklogs(
-    data: AssignmentIn, context: ApiContext, session: SessionDep, runtime: RuntimeDep
+    _editor: BillingEditor,
+    data: AssignmentIn,
+    context: ApiContext,
+    session: SessionDep,
 ) -> AssignmentOut:
-    await _require_editor(runtime, session, context)
     ids = await service.assign_worklogs(
         session, context.tenant.id, data.budget_id, data.worklog_ids, by=context.account_id
     )
@@ -224,9 +226,11 @@ async def assign_worklogs(
 
 @router.post("/worklogs/unassign", response_model=AssignmentOut)
 async def unassign_worklogs(
-    data: UnassignmentIn, context: ApiContext, session: SessionDep, runtime: RuntimeDep
+    _editor: BillingEditor,
+    data: UnassignmentIn,
+    context: ApiContext,
+    session: SessionDep,
 ) -> AssignmentOut:
-    await _require_editor(runtime, session, context)
     ids = await service.assign_worklogs(
         session, context.tenant.id, None, data.worklog_ids, by=context.account_id
     )
@@ -274,13 +278,12 @@ async def list_worklogs(
 
 @router.patch("/worklogs/{worklog_id}", response_model=PricedWorklogOut, tags=["worklogs"])
 async def change_worklog(
+    _editor: BillingEditor,
     worklog_id: Annotated[str, Path(pattern=r"^\d{1,18}$")],
     patch: WorklogPatch,
     context: ApiContext,
     session: SessionDep,
-    runtime: RuntimeDep,
 ) -> PricedWorklogOut:
-    await _require_editor(runtime, session, context)
     priced = await service.change_worklog(
         session,
         context.tenant.id,

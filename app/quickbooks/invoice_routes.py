@@ -13,8 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from app.billing import invoice_routes as billing_invoice_routes
+from app.billing.editor import BillingEditor
 from app.billing.invoice_schemas import InvoiceOut
-from app.billing.routes import _require_editor
 from app.dependencies import RuntimeDep
 from app.errors import ServiceUnavailable, Unauthorized, Unprocessable
 from app.quickbooks import changes, invoice_sync, jobs, webhooks
@@ -38,10 +38,8 @@ async def _invoice(runtime: Runtime, context: ConnectContext, invoice_id: int) -
 
 @router.post("/api/invoices/{invoice_id}/sync", response_model=InvoiceOut)
 async def sync_invoice(
-    invoice_id: InvoiceId, context: ApiContext, runtime: RuntimeDep
+    _editor: BillingEditor, invoice_id: InvoiceId, context: ApiContext, runtime: RuntimeDep
 ) -> InvoiceOut:
-    async with runtime.sessions() as session:
-        await _require_editor(runtime, session, context)
     await invoice_sync.sync_invoice(runtime, context.tenant.id, invoice_id)
     return await _invoice(runtime, context, invoice_id)
 

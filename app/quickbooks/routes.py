@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from app.billing import service as billing
+from app.billing.editor import BillingEditor
 from app.dependencies import RuntimeDep, SessionDep
 from app.errors import AppError, Unauthorized
 from app.quickbooks import service
@@ -26,7 +26,7 @@ from app.quickbooks.state import STATE_LIFETIME
 from app.settings import PROJECT_ROOT
 from app.tenants import service as tenants
 from app.tenants.auth import ApiContext, request_qsh
-from app.tenants.permissions import require_billing_editor, require_site_admin
+from app.tenants.permissions import require_site_admin
 from app.tenants.service import ConnectContext
 from connect.errors import AuthenticationError
 from connect.starlette import token_from_query
@@ -304,23 +304,17 @@ async def list_customers(
     return CustomerPage(items=[CustomerOut.of(c) for c in customers], next_cursor=next_cursor)
 
 
-async def _require_editor(runtime: RuntimeDep, session: SessionDep, context: ApiContext) -> None:
-    settings = await billing.get_settings(session, context.tenant.id)
-    await require_billing_editor(runtime, context, settings.billing_group)
-
-
 ClientId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.put("/api/clients/{client_id}/quickbooks-customer", response_model=CustomerLinkOut)
 async def link_customer(
+    _editor: BillingEditor,
     client_id: ClientId,
     data: CustomerLinkIn,
     context: ApiContext,
     session: SessionDep,
-    runtime: RuntimeDep,
 ) -> CustomerLinkOut:
-    await _require_editor(runtime, session, context)
     link, customer = await service.link_customer(
         session, context.tenant.id, client_id, data.customer_id, context.account_id
     )
@@ -329,8 +323,10 @@ async def link_customer(
 
 @router.delete("/api/clients/{client_id}/quickbooks-customer", status_code=204)
 async def unlink_customer(
-    client_id: ClientId, context: ApiContext, session: SessionDep, runtime: RuntimeDep
+    _editor: BillingEditor,
+    client_id: ClientId,
+    context: ApiContext,
+    session: SessionDep,
 ) -> Response:
-    await _require_editor(runtime, session, context)
     await service.unlink_customer(session, context.tenant.id, client_id)
     return Response(status_code=204)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,40 @@ async def test_jiras_answer_is_remembered_for_a_while(world: World, installation
     for n in range(5):
         await create(world, name=f"Client {n}")
     assert world.site.calls.count("POST", PERMISSIONS) == 1
+
+
+async def test_a_slow_permission_check_in_jira_holds_up_no_other_write(
+    world: World, installation: Any
+) -> None:
+    """On a cache miss the check asks Jira. It runs before the request's transaction opens,
+    so on SQLite it does not hold the writer lock that every other write waits for."""
+    await world.api("PATCH", "/api/settings", json={"billing_group": "finance"})
+    await create(world, name="Before")  # Jira's answer for user-admin is now remembered
+    arrived, release = asyncio.Event(), asyncio.Event()
+
+    async def jira_is_slow(_seconds: float) -> None:  # the emulator's latency hook
+        arrived.set()
+        await release.wait()
+
+    world.jira.sleep = jira_is_slow
+    world.site.faults.latency_seconds = 1
+    slow = asyncio.create_task(
+        world.api(
+            "POST",
+            "/api/clients",
+            account_id="user-finance",
+            json={"name": "Slow", "currency": "EUR"},
+        )
+    )
+    try:
+        await arrived.wait()
+        meanwhile = await asyncio.wait_for(create(world, name="Meanwhile"), timeout=30)
+        assert meanwhile["name"] == "Meanwhile"
+        assert not slow.done()
+    finally:
+        release.set()
+    assert (await slow).status_code == 201
+    assert await client_count(world) == 3
 
 
 async def test_jira_not_answering_the_permission_check_is_a_clear_503(

@@ -1,0 +1,31 @@
+"""Who may change billing data: Jira administrators and the site's billing group.
+
+A dependency, resolved before the request's own transaction opens: on a cache miss the
+check asks Jira, and on SQLite a write transaction holds the one writer lock, so a slow
+Jira would otherwise hold up every other write on the site's database."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy import select
+
+from app.billing.models import BillingSettings
+from app.dependencies import RuntimeDep
+from app.tenants.auth import ApiContext
+from app.tenants.permissions import require_billing_editor
+
+
+async def billing_editor(runtime: RuntimeDep, context: ApiContext) -> None:
+    async with runtime.sessions() as session:
+        group = await session.scalar(
+            select(BillingSettings.billing_group).where(
+                BillingSettings.tenant_id == context.tenant.id
+            )
+        )
+    await require_billing_editor(runtime, context, group)
+
+
+# Put it before the SessionDep parameter: FastAPI resolves dependencies in that order.
+BillingEditor = Annotated[None, Depends(billing_editor)]
