@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from alembic import command
 from alembic.config import Config
 
+from app.billing.models import FOREIGN_KEYS_AS_TRIGGERS
 from app.settings import PROJECT_ROOT
 
 
@@ -22,3 +26,17 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+def include_object_for(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
+    """Alembic's `include_object` for comparing the models with a `dialect` database: the
+    foreign keys PostgreSQL enforces with triggers are not expected there as constraints."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        return not (
+            dialect == "postgresql"
+            and type_ == "foreign_key_constraint"
+            and name in FOREIGN_KEYS_AS_TRIGGERS
+        )
+
+    return include

@@ -12,6 +12,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from app.db import UTCDateTime, create_engine
+from app.migrations import include_object_for
 from app.models import Base
 from app.settings import Settings
 
@@ -40,6 +41,7 @@ def _configure(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=_render_item,
+        include_object=include_object_for(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -15,7 +15,11 @@ def test_models_and_migrations_agree(migrated_database_url: str) -> None:
     engine = create_engine(_sync_url(migrated_database_url))
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            opts = {
+                "compare_type": True,
+                "include_object": migrations.include_object_for(conn.dialect.name),
+            }
+            context = MigrationContext.configure(conn, opts=opts)
             differences = compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()

@@ -403,6 +403,43 @@ async def test_two_invoices_can_never_hold_the_same_worklog(world: World) -> Non
     assert len((await invoice_of(world, invoice["id"]))["lines"][0]["worklog_ids"]) == 2
 
 
+async def test_lines_and_worklog_links_belong_to_an_invoice_and_go_with_it(world: World) -> None:
+    """The database keeps every line and worklog link tied to an existing invoice (a
+    foreign key on SQLite, per-statement triggers on PostgreSQL) and deletes them with it:
+    with the draft, and with the site itself, finalized invoices included."""
+    budget = await create_budget(world, hourly_rate="100.00")
+    draft = await generate(world, budget["id"])
+    sessions = world.runtime.sessions
+
+    for statement in (
+        "INSERT INTO invoice_lines (tenant_id, invoice_id, position, kind, description,"
+        " hours, rate, amount) SELECT tenant_id, 999999, 1, 'manual', 'x', 1, 1, 1"
+        " FROM invoice_lines",
+        "UPDATE invoice_worklogs SET invoice_id = 999999",
+        "UPDATE invoice_lines SET invoice_id = 999999",
+    ):
+        with pytest.raises(IntegrityError):
+            async with transaction(sessions) as session:
+                await session.execute(text(statement))
+    assert (await invoice_of(world, draft["id"]))["worklog_count"] == 2
+
+    async def children() -> tuple[int, int]:
+        async with transaction(sessions) as session:
+            lines = await session.scalar(text("SELECT count(*) FROM invoice_lines"))
+            links = await session.scalar(text("SELECT count(*) FROM invoice_worklogs"))
+        return int(lines or 0), int(links or 0)
+
+    assert await children() == (1, 2)
+    assert (await world.api("DELETE", f"/api/invoices/{draft['id']}")).status_code == 204
+    assert await children() == (0, 0)
+
+    await finalize(world, (await generate(world, budget["id"]))["id"])
+    assert await children() == (1, 2)
+    async with transaction(sessions) as session:
+        await session.execute(text("DELETE FROM tenants"))
+    assert await children() == (0, 0)
+
+
 async def test_generating_at_once_never_claims_a_worklog_twice(world: World) -> None:
     budget = await create_budget(world, hourly_rate="100.00")
     body = {"period_start": "2026-11-01", "period_end": "2026-11-30"}
