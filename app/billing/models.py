@@ -274,7 +274,6 @@ class InvoiceLine(Base):
             name="fk_invoice_lines_invoice",
             ondelete="CASCADE",
         ),
-        UniqueConstraint("tenant_id", "id"),
         UniqueConstraint("tenant_id", "invoice_id", "group_key", "source_rate"),
         Index("ix_invoice_lines_order", "tenant_id", "invoice_id", "position", "id"),
     )

@@ -376,6 +376,7 @@ async def test_the_database_itself_refuses_to_change_a_finalized_invoice(
     for statement in (
         update(Invoice).where(Invoice.id == invoice["id"]).values(total=Decimal("1.00")),
         text("UPDATE invoice_lines SET amount = 1"),
+        text("DELETE FROM invoice_lines"),
         text("DELETE FROM invoice_worklogs"),
         text("DELETE FROM invoices"),
     ):
