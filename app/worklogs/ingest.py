@@ -6,6 +6,19 @@ The writer takes everything that arrived while the previous transaction was comm
 writes it in one transaction, so under load there is one commit per batch, not per event.
 No timers: a lone webhook is written at once. Rows are written in key order (see the
 repository), so overlapping transactions on PostgreSQL cannot deadlock on each other.
+
+On PostgreSQL a batch without deletions is one statement (placeholder issues and worklogs
+together) run in autocommit on a connection each writer keeps: the statement is its own
+transaction, and PostgreSQL answers it only once that transaction's commit is on disk
+(synchronous_commit stays on), so a 2xx still follows the COMMIT, in one round trip instead
+of a pool checkout, BEGIN, the writes and COMMIT.
+
+The foreign key of each worklog to its issue is checked with a plan PostgreSQL makes once per
+connection. On a `jira_issues` table never analyzed (a new database: the first webhooks fill
+it with placeholders long before autovacuum's first look) that plan scans the tenant's issues
+instead of using the primary key, which made each row cost a scan of thousands of issues. So
+the writers analyze the table as their placeholders grow it (a few times in all, as the
+backfill does; `repository.refresh_issue_statistics`), which also re-plans the cached checks.
 """
 
 from __future__ import annotations
@@ -14,15 +27,21 @@ import asyncio
 import logging
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.db import WriterLock, transaction
+from app.worklogs import repository
+from app.worklogs.jira_format import WorklogFacts
 from app.worklogs.service import WorklogEvent, apply_events
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 500
 MAX_WRITERS = 3
+# Placeholder issues this process writes before it first looks at `jira_issues`' statistics,
+# then after each doubling. Not fewer: statistics of a table of a few hundred rows would make
+# a sequential scan the cached plan of every check while the table goes on growing.
+FIRST_STATISTICS_CHECK = 500
 
 
 class WebhookIngestor:
@@ -34,6 +53,14 @@ class WebhookIngestor:
         # SQLite has one writer at a time anyway. PostgreSQL locks rows, so while one batch
         # waits for its commit to reach the disk the next can already be written.
         self._max_writers = 1 if writer_lock.serialises else MAX_WRITERS
+        bind = sessions.kw.get("bind")
+        self._engine: AsyncEngine | None = (
+            bind if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql" else None
+        )
+        # Autocommit connections of writers between batches (PostgreSQL only).
+        self._idle: list[AsyncConnection] = []
+        self._issues_added = 0
+        self._next_statistics_check = FIRST_STATISTICS_CHECK
 
     async def ingest(self, tenant_id: int, event: WorklogEvent) -> None:
         """Returns once the event is committed; raises if its transaction failed."""
@@ -69,8 +96,51 @@ class WebhookIngestor:
                         done.set_result(None)
 
     async def _write(self, events: list[tuple[int, WorklogEvent]]) -> None:
+        if self._engine is not None and all(e.name != "worklog_deleted" for _, e in events):
+            await self._write_autocommit(self._engine, events)
+            return
         async with self._writer_lock.hold(), transaction(self._sessions) as session:
             await apply_events(session, events)
 
+    async def _write_autocommit(
+        self, engine: AsyncEngine, events: list[tuple[int, WorklogEvent]]
+    ) -> None:
+        upserts: dict[int, list[WorklogFacts]] = {}
+        for tenant_id, event in events:
+            if event.worklog is not None:
+                upserts.setdefault(tenant_id, []).append(event.worklog)
+        connection = self._idle.pop() if self._idle else await _autocommit_connection(engine)
+        try:
+            self._issues_added += await repository.upsert_tenants_worklogs(
+                connection, list(upserts.items())
+            )
+        except BaseException:
+            # Broken or not, this connection is not reused: the retry gets a fresh one.
+            await _discard(connection)
+            raise
+        if self._issues_added >= self._next_statistics_check:
+            self._next_statistics_check = 2 * self._issues_added
+            try:
+                await repository.refresh_issue_statistics(connection, self._issues_added)
+            except Exception:
+                # The batch is committed already: this must not fail it.
+                logger.warning("refreshing jira_issues statistics failed", exc_info=True)
+                await _discard(connection)
+                return
+        self._idle.append(connection)
+
     async def close(self) -> None:
         await asyncio.gather(*self._writers, return_exceptions=True)
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.close()
+
+
+async def _discard(connection: AsyncConnection) -> None:
+    await connection.invalidate()
+    await connection.close()
+
+
+async def _autocommit_connection(engine: AsyncEngine) -> AsyncConnection:
+    connection = await engine.connect()
+    return await connection.execution_options(isolation_level="AUTOCOMMIT")

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db import dialect_insert as _insert
 from app.timeutil import utc_now
@@ -87,20 +87,56 @@ async def upsert_worklogs(
 
     `existing_issue_ids`: issues the caller knows have a row already (the backfill does), so
     no placeholder is written for them; every other issue gets one if it has none."""
-    if not worklogs:
-        return
-    await ensure_issues(
-        session, tenant_id, (w.issue_id for w in worklogs if w.issue_id not in existing_issue_ids)
+    await upsert_tenants_worklogs(
+        session, [(tenant_id, worklogs)], existing_issue_ids=existing_issue_ids
     )
+
+
+async def upsert_tenants_worklogs(
+    session: AsyncSession | AsyncConnection,
+    batches: Sequence[tuple[int, Sequence[WorklogFacts]]],
+    *,
+    existing_issue_ids: Collection[int] = frozenset(),
+) -> int:
+    """`upsert_worklogs` for several tenants at once: one statement on PostgreSQL, where
+    `session` may also be a connection (the webhook writers' autocommit ones).
+
+    Answers how many placeholder issues PostgreSQL wrote (SQLite's are not counted: see
+    `refresh_issue_statistics`)."""
     now = utc_now()
-    # One row per id: the newest version wins inside a batch too.
+    rows: list[tuple[int, WorklogFacts]] = []
+    for tenant_id, worklogs in sorted(batches, key=lambda batch: batch[0]):
+        rows.extend((tenant_id, facts) for facts in _newest(worklogs))
+    if not rows:
+        return 0
+    # Key order, (tenant, id): concurrent transactions then lock rows in the same order and
+    # cannot deadlock.
+    issues = sorted(
+        {(tenant_id, w.issue_id) for tenant_id, w in rows if w.issue_id not in existing_issue_ids}
+    )
+    if isinstance(session, AsyncConnection) or session.get_bind().dialect.name == "postgresql":
+        return await _upsert_postgresql(session, rows, issues, now)
+    for tenant_id in sorted({tenant_id for tenant_id, _ in rows}):
+        await ensure_issues(session, tenant_id, (i for t, i in issues if t == tenant_id))
+        await _upsert_dialect(
+            session, [_worklog_row(t, facts, now) for t, facts in rows if t == tenant_id]
+        )
+    return 0
+
+
+def _newest(worklogs: Iterable[WorklogFacts]) -> list[WorklogFacts]:
+    """One row per id, in id order: the newest version wins inside a batch too."""
     newest: dict[int, WorklogFacts] = {}
     for facts in worklogs:
         seen = newest.get(facts.id)
         if seen is None or seen.updated_at <= facts.updated_at:
             newest[facts.id] = facts
-    # Key order: concurrent transactions then lock rows in the same order and cannot deadlock.
-    rows = [_worklog_row(tenant_id, newest[i], now) for i in sorted(newest)]
+    return [newest[i] for i in sorted(newest)]
+
+
+async def _upsert_dialect(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    # One cached statement run over many parameter sets (executemany): on SQLite compiling a
+    # fresh multi-row VALUES for every batch costs more than writing it.
     statement = _insert(session)(Worklog.__table__)
     statement = statement.on_conflict_do_update(
         index_elements=[Worklog.tenant_id, Worklog.id],
@@ -111,6 +147,74 @@ async def upsert_worklogs(
         ),
     )
     await session.execute(statement, rows)
+
+
+# PostgreSQL: the placeholder issues and every worklog of a batch in ONE statement, the rows
+# passed as one array per column, so the server parses, plans and runs one statement per
+# batch instead of two per row (and the same text, prepared once per connection, serves every
+# batch size). Reading `issues` runs the placeholders' insert first; the worklogs' insert runs
+# after it, so issues are locked before worklogs, as on the other paths. Foreign keys are
+# checked at the statement's end, when the placeholders exist. Same conditions as
+# `_upsert_dialect`: newer-or-equal `updated` wins, a tombstone is never revived.
+# Answers the number of placeholder issues written.
+_PG_UPSERT = text(
+    f"""
+WITH issues AS (
+    INSERT INTO jira_issues (tenant_id, id)
+    SELECT * FROM unnest(CAST(:issue_tenants AS INTEGER[]), CAST(:issue_ids AS BIGINT[]))
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+), written AS (
+    INSERT INTO worklogs (
+        tenant_id, id, issue_id, author_account_id, author_display_name, started_at,
+        started_offset_minutes, started_on, time_spent_seconds, comment, jira_created_at,
+        jira_updated_at, billable, deleted_in_jira_at, mirrored_at
+    )
+    SELECT u.*, TRUE, NULL, CAST(:now AS TIMESTAMPTZ)
+    FROM unnest(
+        CAST(:tenant_ids AS INTEGER[]), CAST(:ids AS BIGINT[]), CAST(:issue_of AS BIGINT[]),
+        CAST(:author_ids AS TEXT[]), CAST(:author_names AS TEXT[]),
+        CAST(:started_at AS TIMESTAMPTZ[]), CAST(:offsets AS INTEGER[]),
+        CAST(:started_on AS DATE[]), CAST(:seconds AS INTEGER[]), CAST(:comments AS TEXT[]),
+        CAST(:created_at AS TIMESTAMPTZ[]), CAST(:updated_at AS TIMESTAMPTZ[])
+    ) AS u
+    ON CONFLICT (tenant_id, id) DO UPDATE SET
+        {", ".join(f"{column} = excluded.{column}" for column in _JIRA_OWNED)}
+    WHERE worklogs.jira_updated_at <= excluded.jira_updated_at
+        AND worklogs.deleted_in_jira_at IS NULL
+)
+SELECT count(*) FROM issues
+"""  # noqa: S608 - column names are constants
+)
+
+
+async def _upsert_postgresql(
+    session: AsyncSession | AsyncConnection,
+    rows: list[tuple[int, WorklogFacts]],
+    issues: list[tuple[int, int]],
+    now: datetime,
+) -> int:
+    added = await session.scalar(
+        _PG_UPSERT,
+        {
+            "issue_tenants": [t for t, _ in issues],
+            "issue_ids": [i for _, i in issues],
+            "now": now,
+            "tenant_ids": [t for t, _ in rows],
+            "ids": [w.id for _, w in rows],
+            "issue_of": [w.issue_id for _, w in rows],
+            "author_ids": [w.author_account_id for _, w in rows],
+            "author_names": [w.author_display_name for _, w in rows],
+            "started_at": [w.started_at for _, w in rows],
+            "offsets": [w.started_offset_minutes for _, w in rows],
+            "started_on": [w.started_on for _, w in rows],
+            "seconds": [w.time_spent_seconds for _, w in rows],
+            "comments": [w.comment for _, w in rows],
+            "created_at": [w.created_at for _, w in rows],
+            "updated_at": [w.updated_at for _, w in rows],
+        },
+    )
+    return int(added or 0)
 
 
 async def tombstone_worklog(
@@ -179,16 +283,20 @@ async def tenants_with_unresolved_issues(
     return list(result.scalars())
 
 
-async def refresh_issue_statistics(session: AsyncSession, issues_added: int) -> bool:
+async def refresh_issue_statistics(
+    session: AsyncSession | AsyncConnection, issues_added: int
+) -> bool:
     """Let PostgreSQL's planner know how many issues there are, after adding many.
 
     Every worklog row written checks its foreign key to `jira_issues`. While that table has
     no statistics (a new database; a first backfill fills it faster than autovacuum analyzes
     it) the planner may check each key by scanning all of the tenant's issues instead of
-    using the primary key, which made writing worklogs three times slower. Analyzes the table
-    when its statistics know of fewer rows than `issues_added` (so at most a few times while
-    it grows, never on a table whose statistics are current). SQLite needs nothing."""
-    if session.get_bind().dialect.name != "postgresql":
+    using the primary key, which made writing worklogs three times slower. The webhook
+    writers call it too, as their placeholders fill the table (see `ingest`). Analyzes the
+    table when its statistics know of fewer rows than `issues_added` (so at most a few times
+    while it grows, never on a table whose statistics are current). SQLite needs nothing."""
+    bind = session if isinstance(session, AsyncConnection) else session.get_bind()
+    if bind.dialect.name != "postgresql":
         return False
     table = JiraIssue.__tablename__
     reltuples = await session.scalar(

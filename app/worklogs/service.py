@@ -65,8 +65,8 @@ async def apply_events(
     for tenant_id, event in events:
         if event.name != "worklog_deleted" and event.worklog is not None:
             upserts.setdefault(tenant_id, []).append(event.worklog)
-    for tenant_id in sorted(upserts):  # a fixed order keeps concurrent writers deadlock-free
-        await repository.upsert_worklogs(session, tenant_id, upserts[tenant_id])
+    # In (tenant, id) order: a fixed order keeps concurrent writers deadlock-free.
+    await repository.upsert_tenants_worklogs(session, list(upserts.items()))
     for tenant_id, event in events:
         if event.name != "worklog_deleted":
             continue
