@@ -83,24 +83,7 @@ async def insert_worklog_lines(
     session: AsyncSession, tenant_id: int, invoice_id: int, group_by: GroupBy
 ) -> None:
     dialect = session.get_bind().dialect.name
-    claimed = InvoiceWorklog
-    groups = (
-        select(
-            claimed.group_key.label("group_key"),
-            claimed.rate.label("rate"),
-            cast(func.sum(claimed.seconds), BigInteger).label("actual_seconds"),
-            cast(func.sum(claimed.billed_seconds), BigInteger).label("billed_seconds"),
-            func.min(claimed.started_at).label("first_started_at"),
-            func.min(claimed.worklog_id).label("worklog_id"),
-            func.min(claimed.issue_id).label("issue_id"),
-            func.min(claimed.author_account_id).label("account_id"),
-            func.max(claimed.author_display_name).label("author_name"),
-            func.min(claimed.started_on).label("started_on"),
-        )
-        .where(claimed.tenant_id == tenant_id, claimed.invoice_id == invoice_id)
-        .group_by(claimed.group_key, claimed.rate)
-        .subquery("g")
-    )
+    groups = _groups(tenant_id, invoice_id, group_by)
     g = groups.c
     issue = JiraIssue.__table__.alias("i")
     worklog = Worklog.__table__.alias("w")
@@ -162,6 +145,47 @@ async def insert_worklog_lines(
     }
     rows = select(*columns.values()).select_from(source)
     await session.execute(insert(InvoiceLine).from_select(list(columns), rows))
+
+
+def _groups(tenant_id: int, invoice_id: int, group_by: GroupBy) -> Any:
+    """The claimed worklogs summed per (group, rate). By worklog each worklog is its own
+    group already: its row is read as it is, with no sort and no aggregate."""
+    claimed = InvoiceWorklog
+    mine = (claimed.tenant_id == tenant_id, claimed.invoice_id == invoice_id)
+    if group_by is GroupBy.WORKLOG:
+        return (
+            select(
+                claimed.group_key.label("group_key"),
+                claimed.rate.label("rate"),
+                cast(claimed.seconds, BigInteger).label("actual_seconds"),
+                cast(claimed.billed_seconds, BigInteger).label("billed_seconds"),
+                claimed.started_at.label("first_started_at"),
+                claimed.worklog_id.label("worklog_id"),
+                claimed.issue_id.label("issue_id"),
+                claimed.author_account_id.label("account_id"),
+                claimed.author_display_name.label("author_name"),
+                claimed.started_on.label("started_on"),
+            )
+            .where(*mine)
+            .subquery("g")
+        )
+    return (
+        select(
+            claimed.group_key.label("group_key"),
+            claimed.rate.label("rate"),
+            cast(func.sum(claimed.seconds), BigInteger).label("actual_seconds"),
+            cast(func.sum(claimed.billed_seconds), BigInteger).label("billed_seconds"),
+            func.min(claimed.started_at).label("first_started_at"),
+            func.min(claimed.worklog_id).label("worklog_id"),
+            func.min(claimed.issue_id).label("issue_id"),
+            func.min(claimed.author_account_id).label("account_id"),
+            func.max(claimed.author_display_name).label("author_name"),
+            func.min(claimed.started_on).label("started_on"),
+        )
+        .where(*mine)
+        .group_by(claimed.group_key, claimed.rate)
+        .subquery("g")
+    )
 
 
 def _natural_issue_order(issue: Any, dialect: str) -> list[ColumnElement[Any]]:
