@@ -424,6 +424,9 @@
     }
 
     function renderOptions(items, query) {
+      // A late answer (the search on focus, then the one for what was typed) must not undo
+      // the option the person already moved to with the arrow keys.
+      var kept = active >= 0 && options[active] ? options[active].id : null;
       ui.clear(list);
       options = items;
       if (!items.length) {
@@ -444,7 +447,7 @@
       });
       list.hidden = false;
       input.setAttribute("aria-expanded", "true");
-      setActive(-1);
+      setActive(kept === null ? -1 : items.map(function (c) { return c.id; }).indexOf(kept));
     }
 
     function search(refreshFirst) {

@@ -9,12 +9,13 @@ QuickBooks connection and mends it by reconnecting."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from playwright.sync_api import FrameLocator, Page, expect
+from playwright.sync_api import FrameLocator, Page, Route, expect
 
 from app.billing import invoices as invoices_service
 from app.demo import Demo, DemoInBackground
@@ -278,6 +279,50 @@ def test_customer_search_finds_apostrophes_and_shows_inactive_customers(
     expect(app.locator("#qbo-link-status")).to_contain_text("Globex Ltd is invoiced as Globex Ltd")
     app.get_by_role("button", name="Unlink").click()
     expect(app.locator("#qbo-link-status")).to_contain_text("no longer linked")
+
+
+def test_a_late_search_answer_keeps_the_option_chosen_with_the_keyboard(
+    page: Page, demo: Demo
+) -> None:
+    """Focusing the box lists every customer; the answer for what was typed comes later. A
+    person who already moved to an option with the arrow keys keeps it: Enter chooses it."""
+    connect_quickbooks(page, demo)
+    held: list[Route] = []
+
+    def hold_typed_search(route: Route) -> None:
+        if "q=globex" in route.request.url.lower():
+            held.append(route)  # answered below, after the arrow keys
+        else:
+            route.continue_()
+
+    page.route("**/api/quickbooks/customers?*", hold_typed_search)
+    try:
+        app = open_app_page(page, demo, "worklog360-clients")
+        app.get_by_role("button", name="Edit Globex Ltd").click()
+        combobox = app.get_by_role("combobox", name="Link to QuickBooks customer")
+        combobox.fill("globex")
+        globex = app.get_by_role("option", name="Globex Ltd")
+        expect(globex).to_be_visible()  # from the list read on focus
+        for _ in range(30):
+            if "active" in (globex.get_attribute("class") or ""):
+                break
+            combobox.press("ArrowDown")
+        expect(globex).to_have_class(re.compile(r"\bactive\b"))
+        for _ in range(200):  # Playwright dispatches the route while it waits
+            if held:
+                break
+            page.wait_for_timeout(25)
+        assert held, "the typed search never reached the network"
+        held.pop().continue_()
+        # The typed search's answer replaces the list: Globex only, still the active one.
+        expect(app.get_by_role("option")).to_have_count(1)
+        expect(globex).to_have_class(re.compile(r"\bactive\b"))
+        combobox.press("Enter")
+        expect(combobox).to_have_value("Globex Ltd")
+    finally:
+        for route in held:
+            route.continue_()
+        page.unroute("**/api/quickbooks/customers?*")
 
 
 def test_invoice_pages_fit_a_narrow_iframe_and_filter(
