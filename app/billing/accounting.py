@@ -22,6 +22,11 @@ class AccountingProvider(Protocol):
         self, session: AsyncSession, tenant_id: int, invoice_ids: Sequence[int]
     ) -> dict[int, dict[str, Any] | None]: ...
 
+    async def max_lines(self, session: AsyncSession, tenant_id: int) -> tuple[int, str] | None:
+        """The most lines an invoice may have to be sent to this provider, and its name;
+        None when the site does not use it."""
+        ...
+
 
 _providers: list[AccountingProvider] = []
 
@@ -48,3 +53,14 @@ async def invoice_blocks(
     for provider in _providers:
         blocks.update(await provider.invoice_blocks(session, tenant_id, invoice_ids))
     return blocks
+
+
+async def max_lines(session: AsyncSession, tenant_id: int) -> tuple[int, str] | None:
+    """The tightest line limit of the providers the site uses (checked when finalizing: a
+    finalized invoice can no longer be regrouped)."""
+    limits = [
+        limit
+        for provider in _providers
+        if (limit := await provider.max_lines(session, tenant_id)) is not None
+    ]
+    return min(limits) if limits else None

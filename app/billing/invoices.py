@@ -19,6 +19,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.billing import accounting
 from app.billing import invoice_repository as repo
 from app.billing import repository as billing_repository
 from app.billing.invoice_repository import Drift, Fallback, LineFigures, LineView
@@ -410,6 +411,7 @@ async def finalize_invoice(
         raise Unprocessable(
             "The invoice has no lines: add a line or delete the draft.", code="invoice_empty"
         )
+    await _fits_accounting(session, invoice)
     settings = await billing_repository.settings(session, tenant_id, for_update=True)
     sequence = settings.next_invoice_number
     number = f"{settings.invoice_number_prefix}{sequence}"
@@ -433,6 +435,21 @@ async def finalize_invoice(
     settings.next_invoice_number = sequence + 1
     await session.flush()
     return await view_invoice(session, tenant_id, invoice.id)
+
+
+async def _fits_accounting(session: AsyncSession, invoice: Invoice) -> None:
+    """Checked before the invoice is locked: once finalized it can no longer be regrouped."""
+    limit = await accounting.max_lines(session, invoice.tenant_id)
+    if limit is None:
+        return
+    most, provider = limit
+    count = (await repo.line_figures(session, invoice.tenant_id, invoice.id)).lines
+    if count > most:
+        raise Conflict(
+            f"This invoice has {count} lines and {provider} takes at most {most}: delete the "
+            f"draft and generate it again grouped by issue or by person, then finalize.",
+            code="too_many_lines",
+        )
 
 
 # --- what other billing rules ask -------------------------------------------------------------

@@ -61,6 +61,9 @@ CLAIM_TIMEOUT = timedelta(minutes=5)
 # The company's own default service item, when Settings name none.
 DEFAULT_ITEM_NAME = "Services"
 MAX_DESCRIPTION = 4000
+# Intuit's invoice rules: "If taxable, 750 lines max". Every line this app sends may carry a
+# tax code (TAX/NON in the US, the chosen code elsewhere), so every invoice keeps under it.
+MAX_LINES = 750
 _REQUESTIDS = uuid.UUID("2f0b7a52-58c4-4a8e-9a57-3c1f3e8d6b90")
 
 NOT_LINKED = (
@@ -178,6 +181,13 @@ async def _plan(runtime: Runtime, tenant_id: int, invoice_id: int) -> SyncPlan |
         row = await repo.sync_of(session, tenant_id, invoice_id)
         if row is not None and row.state == SYNCED:
             return None
+        if view.figures.lines > MAX_LINES:
+            raise Conflict(
+                f"This invoice has {view.figures.lines} lines; QuickBooks takes at most "
+                f"{MAX_LINES} on an invoice that carries sales tax. Delete the draft and "
+                "generate it again grouped by issue or by person, then sync.",
+                code="quickbooks_too_many_lines",
+            )
         link = (await service.client_links(session, tenant_id, [invoice.client_id])).get(
             invoice.client_id
         )

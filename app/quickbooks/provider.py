@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.quickbooks import invoice_status, service
+from app.quickbooks import invoice_status, repository, service
+from app.quickbooks.invoice_sync import MAX_LINES
 
 
 class QuickBooksAccounting:
@@ -29,3 +30,8 @@ class QuickBooksAccounting:
         self, session: AsyncSession, tenant_id: int, invoice_ids: Sequence[int]
     ) -> dict[int, dict[str, Any] | None]:
         return await invoice_status.invoice_blocks(session, tenant_id, invoice_ids)
+
+    async def max_lines(self, session: AsyncSession, tenant_id: int) -> tuple[int, str] | None:
+        if await repository.connection(session, tenant_id) is None:
+            return None
+        return MAX_LINES, "QuickBooks"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from app.quickbooks.invoice_sync import MAX_LINES
 from tests.app.quickbooks.invoicing import (
     INVOICE_ROUTE,
     QUERY_ROUTE,
@@ -481,3 +482,74 @@ async def test_a_crash_leaving_the_claim_is_taken_over_after_it_expires(world: W
     assert block["invoice_id"] == qbo_invoices(world)[0]["Id"]
     assert len(qbo_invoices(world)) == 1
     assert creates(world) == 1
+
+
+async def _add_manual_lines(world: World, invoice_id: int, count: int) -> None:
+    """Many lines at once, written straight into the draft (one API call per line would be
+    hundreds of calls); one API edit then totals the draft as the service does."""
+    async with world.runtime.sessions() as session:
+        await session.execute(
+            text(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)"
+                " INSERT INTO invoice_lines (tenant_id, invoice_id, position, kind, description,"
+                " hours, rate, amount)"
+                " SELECT tenant_id, id, 1000 + n.i, 'manual', 'Support', 1, 10, 10"
+                " FROM invoices, n WHERE id = :invoice"
+            ),
+            {"count": count, "invoice": invoice_id},
+        )
+        await session.commit()
+    lines = (await world.api("GET", f"/api/invoices/{invoice_id}")).json()["lines"]
+    edited = await world.api(
+        "PATCH", f"/api/invoices/{invoice_id}/lines/{lines[-1]['id']}", json={"hours": "1"}
+    )
+    assert edited.status_code == 200, edited.text
+
+
+async def test_an_invoice_quickbooks_cannot_take_is_stopped_before_it_is_locked(
+    world: World,
+) -> None:
+    """QuickBooks takes at most 750 lines on an invoice (when it carries tax): finalizing
+    says so while the draft can still be regrouped, and 750 lines go through."""
+    client_id, _ = await linked_client(world)
+    draft = await draft_invoice(world, client_id)
+    await _add_manual_lines(world, draft["id"], MAX_LINES + 1 - len(draft["lines"]))
+
+    status, code, message = error_of(
+        await world.api("POST", f"/api/invoices/{draft['id']}/finalize")
+    )
+    assert (status, code) == (409, "too_many_lines")
+    assert "751 lines and QuickBooks takes at most 750" in message
+    assert "grouped by issue or by person" in message
+    invoice = (await world.api("GET", f"/api/invoices/{draft['id']}")).json()
+    assert (invoice["status"], invoice["line_count"]) == ("draft", 751)
+
+    one = invoice["lines"][-1]["id"]
+    assert (await world.api("DELETE", f"/api/invoices/{draft['id']}/lines/{one}")).is_success
+    assert (await world.api("POST", f"/api/invoices/{draft['id']}/finalize")).is_success
+    await synced(world, draft["id"])
+    (created,) = qbo_invoices(world)
+    sales = [x for x in created["Line"] if x["DetailType"] == "SalesItemLineDetail"]
+    assert len(sales) == MAX_LINES
+
+
+async def test_syncing_an_invoice_over_the_line_limit_is_refused_before_any_call(
+    world: World,
+) -> None:
+    """An invoice finalized while the site had no QuickBooks connection is not checked at
+    finalizing; syncing it says why it cannot go, without calling QuickBooks."""
+    client_id, _ = await linked_client(world)
+    draft = await draft_invoice(world, client_id)
+    await _add_manual_lines(world, draft["id"], MAX_LINES + 1 - len(draft["lines"]))
+    async with world.runtime.sessions() as session:
+        await session.execute(text("DELETE FROM quickbooks_connections"))
+        await session.commit()
+    assert (await world.api("POST", f"/api/invoices/{draft['id']}/finalize")).is_success
+    assert (await world.connect_quickbooks()).status_code == 200
+    world.quickbooks.calls.reset()
+
+    status, code, message = error_of(await sync(world, draft["id"]))
+
+    assert (status, code) == (409, "quickbooks_too_many_lines")
+    assert "751 lines" in message
+    assert world.quickbooks.calls.total() == 0
