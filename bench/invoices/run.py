@@ -34,7 +34,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from sqlalchemy import insert, text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,23 +51,13 @@ from app.billing.models import (  # noqa: E402
     WorklogRateOverride,
 )
 from app.db import create_engine, create_session_factory, transaction  # noqa: E402
-from app.tenants.models import Tenant  # noqa: E402
 from app.worklogs.models import JiraIssue, Worklog  # noqa: E402
+from bench.databases import add_bench_tenant, drop_database, fresh_database  # noqa: E402
 
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 PG_NAME = "w360_bench_invoices"
 YEAR_START = date(2026, 1, 1)
 ISSUES = 2000
 PEOPLE = 25
-
-
-def _fresh_database(backend: str, folder: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{folder / 'bench.db'}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{PG_NAME}"')
-    return POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{PG_NAME}"
 
 
 async def _load(url: str, worklogs: int, *, flat: bool = False) -> tuple[int, int]:
@@ -76,20 +65,7 @@ async def _load(url: str, worklogs: int, *, flat: bool = False) -> tuple[int, in
     sessions = create_session_factory(engine)
     rng = random.Random(42)  # noqa: S311 - repeatable data, not secrets
     async with transaction(sessions) as session:
-        tenant = Tenant(
-            client_key="bench",
-            shared_secret_encrypted="v1.unused",  # noqa: S106 - never decrypted here
-            base_url="https://bench.atlassian.net",
-            product_type="jira",
-            installed=True,
-            enabled=True,
-            install_event_iat=1,
-            enable_event_iat=1,
-            installed_at=datetime.now(UTC),
-        )
-        session.add(tenant)
-        await session.flush()
-        tid = tenant.id
+        tid = await add_bench_tenant(session)
         session.add(BillingSettings(tenant_id=tid, rounding_mode="nearest", rounding_minutes=15))
         client = Client(tenant_id=tid, name="Acme", name_key="acme", currency="USD")
         session.add(client)
@@ -235,7 +211,7 @@ def main() -> None:
     }
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory() as folder:
-            url = _fresh_database(backend, Path(folder))
+            url = fresh_database(backend, Path(folder), PG_NAME)
             try:
                 migrations.upgrade(url)
                 load_started = time.perf_counter()
@@ -244,8 +220,7 @@ def main() -> None:
                 result = asyncio.run(_measure(url, tid, bid, args.repeats))
             finally:
                 if backend == "postgresql":
-                    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
-                        conn.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
+                    drop_database(PG_NAME)
         report["results"][backend] = result
         for group_by, figures in result.items():
             print(

@@ -44,7 +44,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
-import psycopg
 from sqlalchemy import insert, text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,9 +63,8 @@ from app.quickbooks.models import (  # noqa: E402
 from app.quickbooks.tokens import ConnectionTokens, seal_tokens  # noqa: E402
 from app.runtime import open_runtime  # noqa: E402
 from app.settings import QuickBooksSettings, Settings  # noqa: E402
-from app.tenants.models import Tenant  # noqa: E402
+from bench.databases import add_bench_tenant, fresh_database  # noqa: E402
 
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 PG_NAME = "w360_bench_quickbooks"
 CLIENT_ID = "bench-client"
 CLIENT_SECRET = "bench-secret"  # noqa: S105 - the emulator's, not a secret
@@ -78,15 +76,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _fresh_database(backend: str, folder: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{folder / 'bench.db'}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{PG_NAME}"')
-    return POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{PG_NAME}"
 
 
 class Emulator:
@@ -150,20 +139,7 @@ async def _seed(url: str, realm: str, customer_id: str, count: int) -> tuple[int
     engine = create_engine(url)
     sessions = create_session_factory(engine)
     async with transaction(sessions) as session:
-        tenant = Tenant(
-            client_key="bench",
-            shared_secret_encrypted="v1.unused",  # noqa: S106 - never decrypted here
-            base_url="https://bench.atlassian.net",
-            product_type="jira",
-            installed=True,
-            enabled=True,
-            install_event_iat=1,
-            enable_event_iat=1,
-            installed_at=datetime.now(UTC),
-        )
-        session.add(tenant)
-        await session.flush()
-        tid = tenant.id
+        tid = await add_bench_tenant(session)
         session.add(BillingSettings(tenant_id=tid))
         client = Client(tenant_id=tid, name="Acme", name_key="acme", currency="USD")
         session.add(client)
@@ -402,7 +378,7 @@ async def _statuses(settings: Settings, tid: int) -> dict[str, int]:
 
 async def _bench_backend(backend: str, count: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder, Emulator() as emulator:
-        url = _fresh_database(backend, Path(folder))
+        url = fresh_database(backend, Path(folder), PG_NAME)
         await asyncio.to_thread(migrations.upgrade, url)
         settings = Settings(
             database_url=url,
