@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends
-from sqlalchemy import select
 
-from app.billing.models import BillingSettings
+from app.billing import repository
 from app.dependencies import RuntimeDep
 from app.tenants.auth import ApiContext
 from app.tenants.permissions import require_billing_editor
@@ -19,11 +18,7 @@ from app.tenants.permissions import require_billing_editor
 
 async def billing_editor(runtime: RuntimeDep, context: ApiContext) -> None:
     async with runtime.sessions() as session:
-        group = await session.scalar(
-            select(BillingSettings.billing_group).where(
-                BillingSettings.tenant_id == context.tenant.id
-            )
-        )
+        group = await repository.billing_group(session, context.tenant.id)
     await require_billing_editor(runtime, context, group)
 
 

@@ -160,15 +160,21 @@ async def get_invoice(
 
 
 async def view_invoice(
-    session: AsyncSession, tenant_id: int, invoice_id: int, *, all_lines: bool = False
+    session: AsyncSession,
+    tenant_id: int,
+    invoice_id: int,
+    *,
+    all_lines: bool = False,
+    figures: LineFigures | None = None,
 ) -> InvoiceView:
-    """The invoice with its figures and its first page of lines (every line with
-    `all_lines`, for sending it elsewhere): an invoice may have tens of thousands."""
+    """The invoice with its figures (summed again unless the caller just did) and its first
+    page of lines (every line with `all_lines`, for sending it elsewhere): an invoice may
+    have tens of thousands."""
     invoice = await get_invoice(session, tenant_id, invoice_id)
     return await _view(
         session,
         invoice,
-        figures=await repo.line_figures(session, tenant_id, invoice.id),
+        figures=figures or await repo.line_figures(session, tenant_id, invoice.id),
         drift=await repo.drift(session, tenant_id, invoice.id),
         all_lines=all_lines,
     )
@@ -381,9 +387,10 @@ async def _line(
 
 
 async def _retotal(session: AsyncSession, invoice: Invoice) -> InvoiceView:
-    invoice.total = (await repo.line_figures(session, invoice.tenant_id, invoice.id)).amount
+    figures = await repo.line_figures(session, invoice.tenant_id, invoice.id)
+    invoice.total = figures.amount
     await session.flush()
-    return await view_invoice(session, invoice.tenant_id, invoice.id)
+    return await view_invoice(session, invoice.tenant_id, invoice.id, figures=figures)
 
 
 async def delete_invoice(session: AsyncSession, tenant_id: int, invoice_id: int) -> None:
@@ -407,11 +414,12 @@ async def finalize_invoice(
     invoice = await get_invoice(session, tenant_id, invoice_id, for_update=True)
     if invoice.status == InvoiceStatus.FINALIZED.value:
         return await view_invoice(session, tenant_id, invoice.id)
-    if not await repo.lines(session, tenant_id, invoice.id, limit=1):
+    figures = await repo.line_figures(session, tenant_id, invoice.id)
+    if figures.lines == 0:
         raise Unprocessable(
             "The invoice has no lines: add a line or delete the draft.", code="invoice_empty"
         )
-    await _fits_accounting(session, invoice)
+    await _fits_accounting(session, invoice, figures.lines)
     settings = await billing_repository.settings(session, tenant_id, for_update=True)
     sequence = settings.next_invoice_number
     number = f"{settings.invoice_number_prefix}{sequence}"
@@ -434,16 +442,15 @@ async def finalize_invoice(
     invoice.finalized_by = by
     settings.next_invoice_number = sequence + 1
     await session.flush()
-    return await view_invoice(session, tenant_id, invoice.id)
+    return await view_invoice(session, tenant_id, invoice.id, figures=figures)
 
 
-async def _fits_accounting(session: AsyncSession, invoice: Invoice) -> None:
+async def _fits_accounting(session: AsyncSession, invoice: Invoice, count: int) -> None:
     """Checked before the invoice is locked: once finalized it can no longer be regrouped."""
     limit = await accounting.max_lines(session, invoice.tenant_id)
     if limit is None:
         return
     most, provider = limit
-    count = (await repo.line_figures(session, invoice.tenant_id, invoice.id)).lines
     if count > most:
         raise Conflict(
             f"This invoice has {count} lines and {provider} takes at most {most}: delete the "

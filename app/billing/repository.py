@@ -39,6 +39,14 @@ async def settings(
     return result.scalar_one()
 
 
+async def billing_group(session: AsyncSession, tenant_id: int) -> str | None:
+    """The Jira group that may change billing data, read without creating the settings
+    row (`settings` writes it on first use; this must not, see `billing.editor`)."""
+    return await session.scalar(
+        select(BillingSettings.billing_group).where(BillingSettings.tenant_id == tenant_id)
+    )
+
+
 async def client(session: AsyncSession, tenant_id: int, client_id: int) -> Client | None:
     result = await session.execute(
         select(Client).where(Client.tenant_id == tenant_id, Client.id == client_id)
