@@ -31,8 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from app.db import WriterLock, transaction
 from app.worklogs import repository
-from app.worklogs.jira_format import WorklogFacts
-from app.worklogs.service import WorklogEvent, apply_events
+from app.worklogs.service import WorklogEvent, apply_events, worklogs_by_tenant
 
 logger = logging.getLogger(__name__)
 
@@ -105,14 +104,10 @@ class WebhookIngestor:
     async def _write_autocommit(
         self, engine: AsyncEngine, events: list[tuple[int, WorklogEvent]]
     ) -> None:
-        upserts: dict[int, list[WorklogFacts]] = {}
-        for tenant_id, event in events:
-            if event.worklog is not None:
-                upserts.setdefault(tenant_id, []).append(event.worklog)
         connection = self._idle.pop() if self._idle else await _autocommit_connection(engine)
         try:
             self._issues_added += await repository.upsert_tenants_worklogs(
-                connection, list(upserts.items())
+                connection, worklogs_by_tenant(events)
             )
         except BaseException:
             # Broken or not, this connection is not reused: the retry gets a fresh one.

@@ -55,18 +55,25 @@ def parse_webhook(payload: object) -> WorklogEvent:
         return WorklogEvent(str(event), None, worklog_id, at)
 
 
+def worklogs_by_tenant(
+    events: Sequence[tuple[int, WorklogEvent]],
+) -> list[tuple[int, list[WorklogFacts]]]:
+    """The worklogs that created and updated events bring, per tenant."""
+    upserts: dict[int, list[WorklogFacts]] = {}
+    for tenant_id, event in events:
+        if event.name != "worklog_deleted" and event.worklog is not None:
+            upserts.setdefault(tenant_id, []).append(event.worklog)
+    return list(upserts.items())
+
+
 async def apply_events(
     session: AsyncSession,
     events: Sequence[tuple[int, WorklogEvent]],
 ) -> None:
     """Write many tenants' events in one transaction. Order within the batch does not matter:
     the newer `updated` wins and a tombstone is final, whichever is written first."""
-    upserts: dict[int, list[WorklogFacts]] = {}
-    for tenant_id, event in events:
-        if event.name != "worklog_deleted" and event.worklog is not None:
-            upserts.setdefault(tenant_id, []).append(event.worklog)
     # In (tenant, id) order: a fixed order keeps concurrent writers deadlock-free.
-    await repository.upsert_tenants_worklogs(session, list(upserts.items()))
+    await repository.upsert_tenants_worklogs(session, worklogs_by_tenant(events))
     for tenant_id, event in events:
         if event.name != "worklog_deleted":
             continue
