@@ -319,7 +319,10 @@ class LineFigures:
     amount: Decimal
 
 
-async def line_figures(session: AsyncSession, tenant_id: int, invoice_id: int) -> LineFigures:
+async def line_figures(
+    session: AsyncSession, tenant_id: int, invoice_id: int, *, worklogs: int | None = None
+) -> LineFigures:
+    """`worklogs`: how many worklogs the invoice holds, when the caller has just counted them."""
     row = (
         await session.execute(
             select(
@@ -330,11 +333,12 @@ async def line_figures(session: AsyncSession, tenant_id: int, invoice_id: int) -
             ).where(InvoiceLine.tenant_id == tenant_id, InvoiceLine.invoice_id == invoice_id)
         )
     ).one()
-    worklogs = await session.scalar(
-        select(func.count()).where(
-            InvoiceWorklog.tenant_id == tenant_id, InvoiceWorklog.invoice_id == invoice_id
+    if worklogs is None:
+        worklogs = await session.scalar(
+            select(func.count()).where(
+                InvoiceWorklog.tenant_id == tenant_id, InvoiceWorklog.invoice_id == invoice_id
+            )
         )
-    )
     return LineFigures(
         lines=int(row[0]),
         worklogs=int(worklogs or 0),
@@ -489,9 +493,13 @@ async def worklog_ids_by_line(
     lines: Sequence[LineView],
     *,
     all_worklog_lines: bool,
+    by_worklog: bool,
 ) -> dict[int, list[int]]:
     """Each worklog line's worklog ids, joined into one string per (group key, rate) by the
     database: tens of thousands of rows would otherwise cross the driver one by one.
+
+    `by_worklog`: the invoice has a line per worklog, whose group key is the worklog's id
+    (`GROUP_KEYS`), so there is nothing to look up.
 
     `all_worklog_lines`: `lines` holds every line of the invoice (no filter needed), not
     a page. Matched to the lines here, not by a join: right after an invoice is generated neither
@@ -502,6 +510,8 @@ async def worklog_ids_by_line(
         for line in lines
         if line.group_key is not None and line.source_rate is not None
     }
+    if by_worklog:
+        return {line_id: [int(group_key)] for (group_key, _), line_id in line_of.items()}
     query = (
         select(
             InvoiceWorklog.group_key,

@@ -24,6 +24,7 @@ from app.billing import invoice_repository as repo
 from app.billing import repository as billing_repository
 from app.billing.invoice_repository import Drift, Fallback, LineFigures, LineView
 from app.billing.invoice_schemas import (
+    GroupBy,
     InvoiceGenerate,
     InvoicePatch,
     InvoiceStatus,
@@ -129,7 +130,7 @@ async def generate_invoice(
             code="nothing_to_invoice",
         )
     await insert_worklog_lines(session, tenant_id, invoice.id, data.group_by)
-    figures = await repo.line_figures(session, tenant_id, invoice.id)
+    figures = await repo.line_figures(session, tenant_id, invoice.id, worklogs=claimed)
     invoice.total = figures.amount
     await session.flush()
     # Nothing can have drifted yet: the worklogs were copied in this very transaction.
@@ -189,9 +190,7 @@ async def _view(
     all_lines: bool,
 ) -> InvoiceView:
     tenant_id = invoice.tenant_id
-    page = await _line_page(
-        session, tenant_id, invoice.id, after=None, limit=None if all_lines else LINES_PAGE
-    )
+    page = await _line_page(session, invoice, after=None, limit=None if all_lines else LINES_PAGE)
     return InvoiceView(
         invoice=invoice,
         client=await _client(session, tenant_id, invoice.client_id),
@@ -208,17 +207,13 @@ async def line_page(
     session: AsyncSession, tenant_id: int, invoice_id: int, *, cursor: str | None, limit: int
 ) -> LinePage:
     invoice = await get_invoice(session, tenant_id, invoice_id)
-    return await _line_page(session, tenant_id, invoice.id, after=_after(cursor), limit=limit)
+    return await _line_page(session, invoice, after=_after(cursor), limit=limit)
 
 
 async def _line_page(
-    session: AsyncSession,
-    tenant_id: int,
-    invoice_id: int,
-    *,
-    after: tuple[int, int] | None,
-    limit: int | None,
+    session: AsyncSession, invoice: Invoice, *, after: tuple[int, int] | None, limit: int | None
 ) -> LinePage:
+    tenant_id, invoice_id = invoice.tenant_id, invoice.id
     lines = await repo.lines(
         session, tenant_id, invoice_id, after=after, limit=None if limit is None else limit + 1
     )
@@ -227,7 +222,12 @@ async def _line_page(
         lines = lines[:limit]
         next_cursor = f"{lines[-1].position}.{lines[-1].id}"
     ids = await repo.worklog_ids_by_line(
-        session, tenant_id, invoice_id, lines, all_worklog_lines=after is None and not next_cursor
+        session,
+        tenant_id,
+        invoice_id,
+        lines,
+        all_worklog_lines=after is None and not next_cursor,
+        by_worklog=invoice.group_by == GroupBy.WORKLOG.value,
     )
     return LinePage(lines=lines, worklog_ids=ids, next_cursor=next_cursor)
 
