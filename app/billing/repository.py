@@ -16,6 +16,8 @@ from app.billing.models import (
     BudgetMemberRate,
     BudgetProject,
     Client,
+    Invoice,
+    InvoiceWorklog,
     WorklogAssignment,
     WorklogRateOverride,
 )
@@ -180,11 +182,37 @@ def assignment_of_worklog() -> ColumnElement[bool]:
     )
 
 
+def invoiced_budget_id() -> Any:
+    """The budget of the invoice (draft or finalized) holding the worklog, if one does (a
+    correlated scalar subquery over the worklog: one primary-key probe)."""
+    return (
+        select(Invoice.budget_id)
+        .join(
+            InvoiceWorklog,
+            and_(
+                InvoiceWorklog.tenant_id == Invoice.tenant_id,
+                InvoiceWorklog.invoice_id == Invoice.id,
+            ),
+        )
+        .where(
+            InvoiceWorklog.tenant_id == Worklog.tenant_id,
+            InvoiceWorklog.worklog_id == Worklog.id,
+        )
+        .correlate(Worklog)
+        .scalar_subquery()
+    )
+
+
 def effective_budget_id() -> Any:
-    """A person's choice if there is one (even "none"), otherwise the automatic match."""
-    return case(
-        (WorklogAssignment.worklog_id.is_not(None), WorklogAssignment.budget_id),
-        else_=auto_budget_id(),
+    """An invoiced worklog stays with its invoice's budget, whatever later happens to the
+    budgets' projects and periods (invoiced worklogs can't move). Otherwise a person's
+    choice if there is one (even "none"), otherwise the automatic match."""
+    return func.coalesce(
+        invoiced_budget_id(),
+        case(
+            (WorklogAssignment.worklog_id.is_not(None), WorklogAssignment.budget_id),
+            else_=auto_budget_id(),
+        ),
     )
 
 

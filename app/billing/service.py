@@ -10,6 +10,7 @@ from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing import invoice_repository, invoices, repository
+from app.billing.line_builder import cents, from_cents
 from app.billing.models import (
     BillingSettings,
     Budget,
@@ -337,7 +338,12 @@ async def list_priced_worklogs(
         )
         # A worklog deleted in Jira stays listed while a finalized invoice bills it.
         .where(or_(Worklog.deleted_in_jira_at.is_(None), Invoice.status == "finalized"))
-        .add_columns(effective.label("budget_id"), InvoiceWorklog.invoice_id)
+        .add_columns(
+            effective.label("budget_id"),
+            InvoiceWorklog.invoice_id,
+            cents(InvoiceWorklog.rate),
+            InvoiceWorklog.rate_source,
+        )
     )
     if budget_id is not None:
         query = query.where(effective == budget_id)
@@ -352,10 +358,14 @@ async def list_priced_worklogs(
         account_ids=sorted({row[0].author_account_id for row in rows}),
     )
     priced = []
-    for worklog, issue, effective_budget, invoice_id in rows:
-        rate, source = book.resolve(
-            worklog.id, effective_budget, worklog.author_account_id, worklog.started_on
-        )
+    for worklog, issue, effective_budget, invoice_id, billed_cents, billed_source in rows:
+        if invoice_id is not None:
+            # What the invoice bills it at: later rate changes never reach an invoice.
+            rate, source = from_cents(billed_cents), RateSource(billed_source)
+        else:
+            rate, source = book.resolve(
+                worklog.id, effective_budget, worklog.author_account_id, worklog.started_on
+            )
         priced.append(PricedWorklog(worklog, issue, effective_budget, rate, source, invoice_id))
     return priced, next_cursor
 

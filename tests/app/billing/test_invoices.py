@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from app.billing import invoices as invoices_service
 from app.billing.models import Invoice
 from app.db import transaction
-from tests.app.billing.test_budgets import create_budget, worklog_id
+from tests.app.billing.test_budgets import create_budget, read, worklog_id
 from tests.support.world import World
 
 
@@ -511,6 +511,55 @@ async def test_invoiced_worklogs_keep_their_budget_rate_and_billable_flag(world:
         assert response.status_code == 409, (path, response.text)
         assert error_code(response) == "worklog_invoiced"
         assert f"draft invoice {invoice['id']}" in response.json()["error"]["message"]
+
+
+async def test_invoiced_worklogs_stay_in_their_budget_when_budgets_change(
+    world: World,
+) -> None:
+    """Moving a budget's projects or period, or a newer budget over the same work, moves
+    only what is not invoiced: an invoiced worklog stays with its invoice's budget."""
+    budget = await create_budget(world, hourly_rate="100.00")
+    invoice = await finalize(world, (await generate(world, budget["id"]))["id"])
+    invoiced = {worklog_id(world, 1800), worklog_id(world, 5400)}
+    before = await read(world, budget["id"])
+    admin_worklog = await add_admin_worklog(world)  # not invoiced
+
+    newer = await create_budget(world, client="Other", name="Late November", starts_on="2026-11-10")
+    moved = {"project_keys": ["BETA"], "starts_on": "2026-12-01", "ends_on": "2026-12-31"}
+    response = await world.api("PATCH", f"/api/budgets/{budget['id']}", json=moved)
+    assert response.status_code == 200, response.text
+
+    listed = await listed_worklogs(world)
+    assert {i: listed[i]["budget_id"] for i in invoiced} == dict.fromkeys(invoiced, budget["id"])
+    assert {listed[i]["invoice_id"] for i in invoiced} == {invoice["id"]}
+    assert listed[admin_worklog]["budget_id"] == newer["id"]
+    assert set(await listed_worklogs(world, budget_id=budget["id"])) == invoiced
+    after = await read(world, budget["id"])
+    assert (after["hours_logged"], after["hours_invoiced"]) == (
+        before["hours_logged"],
+        before["hours_invoiced"],
+    )
+    assert (await read(world, newer["id"]))["hours_logged"] == "2.17"
+
+
+async def test_invoiced_worklogs_are_listed_at_the_rate_they_are_billed_at(world: World) -> None:
+    budget = await create_budget(world, hourly_rate="100.00")
+    draft = await generate(world, budget["id"])
+    admin_worklog = await add_admin_worklog(world)  # after the draft: not on it
+    patch = {"hourly_rate": "500.00"}
+    assert (await world.api("PATCH", f"/api/budgets/{budget['id']}", json=patch)).is_success
+
+    listed = await listed_worklogs(world, budget_id=budget["id"])
+    nov_1 = worklog_id(world, 1800)
+    assert (listed[nov_1]["rate"], listed[nov_1]["rate_source"]) == ("100.00", "budget")
+    assert listed[nov_1]["invoice_id"] == draft["id"]
+    assert (listed[admin_worklog]["rate"], listed[admin_worklog]["rate_source"]) == (
+        "500.00",
+        "budget",
+    )
+    # Released with its draft, it is priced by today's rules again.
+    assert (await world.api("DELETE", f"/api/invoices/{draft['id']}")).status_code == 204
+    assert (await listed_worklogs(world, budget_id=budget["id"]))[nov_1]["rate"] == "500.00"
 
 
 async def test_a_rate_change_after_finalizing_changes_nothing_on_the_invoice(
