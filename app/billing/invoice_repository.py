@@ -590,13 +590,20 @@ async def invoices_of_worklogs(
     return [(row[0], row[1]) for row in result.all()]
 
 
-async def has_invoices(session: AsyncSession, tenant_id: int, *, client_id: int) -> bool:
-    result = await session.execute(
-        select(Invoice.id)
-        .where(Invoice.tenant_id == tenant_id, Invoice.client_id == client_id)
-        .limit(1)
-    )
-    return result.first() is not None
+async def has_invoices(
+    session: AsyncSession,
+    tenant_id: int,
+    *,
+    client_id: int | None = None,
+    budget_id: int | None = None,
+) -> bool:
+    """Whether any invoice (draft or finalized) is the client's or was made from the budget."""
+    query = select(Invoice.id).where(Invoice.tenant_id == tenant_id)
+    if client_id is not None:
+        query = query.where(Invoice.client_id == client_id)
+    if budget_id is not None:
+        query = query.where(Invoice.budget_id == budget_id)
+    return (await session.execute(query.limit(1))).first() is not None
 
 
 async def invoiced_figures(

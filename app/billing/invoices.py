@@ -423,7 +423,13 @@ async def finalize_invoice(
     settings = await billing_repository.settings(session, tenant_id, for_update=True)
     sequence = settings.next_invoice_number
     number = f"{settings.invoice_number_prefix}{sequence}"
-    if sequence > MAX_SEQUENCE or len(number) > MAX_NUMBER_LENGTH:
+    if sequence > MAX_SEQUENCE:
+        raise Unprocessable(
+            f"The invoice numbers have run out: {sequence} is past {MAX_SEQUENCE}. Start a new "
+            f"series in Settings (a new prefix, and the next number back at 1).",
+            code="invoice_number_too_long",
+        )
+    if len(number) > MAX_NUMBER_LENGTH:
         raise Unprocessable(
             f"The next invoice number {number} is longer than QuickBooks accepts "
             f"({MAX_NUMBER_LENGTH} characters): shorten the prefix in Settings.",

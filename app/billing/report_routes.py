@@ -13,6 +13,7 @@ from app.billing.burn import budget_burn
 from app.billing.schemas import HoursOut, MoneyOut
 from app.billing.worklog_facets import worklog_facets
 from app.dependencies import SessionDep
+from app.ids import RowId
 from app.tenants.auth import ApiContext
 from app.worklogs.schemas import Person
 
@@ -46,7 +47,7 @@ class WorklogFacetsOut(BaseModel):
 
 
 @router.get("/budgets/{budget_id}/burn", response_model=BurnOut)
-async def read_budget_burn(budget_id: int, context: ApiContext, session: SessionDep) -> BurnOut:
+async def read_budget_burn(budget_id: RowId, context: ApiContext, session: SessionDep) -> BurnOut:
     """Cumulative hours logged, billable hours and amount per day, from the budget's start
     to today (or its end), with its caps."""
     burn = await budget_burn(session, context.tenant.id, budget_id)

@@ -36,6 +36,7 @@ from app.billing.schemas import (
 )
 from app.billing.service import BudgetView, PricedWorklog
 from app.dependencies import SessionDep
+from app.ids import RowId
 from app.tenants.auth import ApiContext
 from app.worklogs import service as worklogs
 from app.worklogs.schemas import WorklogOut
@@ -98,7 +99,7 @@ async def create_client(
 
 
 @router.get("/clients/{client_id}", response_model=ClientOut)
-async def read_client(client_id: int, context: ApiContext, session: SessionDep) -> ClientOut:
+async def read_client(client_id: RowId, context: ApiContext, session: SessionDep) -> ClientOut:
     client = await service.get_client(session, context.tenant.id, client_id)
     return (await _clients_out(session, context.tenant.id, [client]))[0]
 
@@ -106,7 +107,7 @@ async def read_client(client_id: int, context: ApiContext, session: SessionDep) 
 @router.patch("/clients/{client_id}", response_model=ClientOut)
 async def change_client(
     _editor: BillingEditor,
-    client_id: int,
+    client_id: RowId,
     patch: ClientPatch,
     context: ApiContext,
     session: SessionDep,
@@ -118,7 +119,7 @@ async def change_client(
 @router.delete("/clients/{client_id}", status_code=204)
 async def delete_client(
     _editor: BillingEditor,
-    client_id: int,
+    client_id: RowId,
     context: ApiContext,
     session: SessionDep,
 ) -> Response:
@@ -157,7 +158,7 @@ def _budget_out(view: BudgetView) -> BudgetOut:
 async def list_budgets(
     context: ApiContext,
     session: SessionDep,
-    client_id: int | None = None,
+    client_id: RowId | None = None,
     cursor: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> BudgetPage:
@@ -178,14 +179,14 @@ async def create_budget(
 
 
 @router.get("/budgets/{budget_id}", response_model=BudgetOut)
-async def read_budget(budget_id: int, context: ApiContext, session: SessionDep) -> BudgetOut:
+async def read_budget(budget_id: RowId, context: ApiContext, session: SessionDep) -> BudgetOut:
     return _budget_out(await service.view_budget(session, context.tenant.id, budget_id))
 
 
 @router.patch("/budgets/{budget_id}", response_model=BudgetOut)
 async def change_budget(
     _editor: BillingEditor,
-    budget_id: int,
+    budget_id: RowId,
     patch: BudgetPatch,
     context: ApiContext,
     session: SessionDep,
@@ -193,8 +194,19 @@ async def change_budget(
     return _budget_out(await service.update_budget(session, context.tenant.id, budget_id, patch))
 
 
+@router.delete("/budgets/{budget_id}", status_code=204)
+async def delete_budget(
+    _editor: BillingEditor,
+    budget_id: RowId,
+    context: ApiContext,
+    session: SessionDep,
+) -> Response:
+    await service.delete_budget(session, context.tenant.id, budget_id)
+    return Response(status_code=204)
+
+
 @router.get("/budgets/{budget_id}/rates", response_model=RateCard)
-async def read_rate_card(budget_id: int, context: ApiContext, session: SessionDep) -> RateCard:
+async def read_rate_card(budget_id: RowId, context: ApiContext, session: SessionDep) -> RateCard:
     rates = await service.member_rates(session, context.tenant.id, budget_id)
     return RateCard(items=[MemberRate.model_validate(r, from_attributes=True) for r in rates])
 
@@ -202,7 +214,7 @@ async def read_rate_card(budget_id: int, context: ApiContext, session: SessionDe
 @router.put("/budgets/{budget_id}/rates", response_model=RateCard)
 async def replace_rate_card(
     _editor: BillingEditor,
-    budget_id: int,
+    budget_id: RowId,
     rates: list[MemberRate],
     context: ApiContext,
     session: SessionDep,
@@ -255,7 +267,7 @@ async def list_worklogs(
     project_key: Annotated[str | None, Query(max_length=255)] = None,
     author: Annotated[str | None, Query(max_length=128)] = None,
     issue_key: Annotated[str | None, Query(max_length=255)] = None,
-    budget_id: int | None = None,
+    budget_id: RowId | None = None,
     unassigned: bool = False,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,

@@ -23,6 +23,7 @@ from pydantic import (
 from app.billing.models import BillingSettings, Client
 from app.billing.money import MAX_RATE, RoundingMode
 from app.billing.rates import RateSource
+from app.ids import RowId
 from app.worklogs.schemas import WorklogOut
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -192,7 +193,7 @@ def _check_period(starts_on: date | None, ends_on: date | None) -> None:
 
 
 class BudgetIn(_Input):
-    client_id: int
+    client_id: RowId
     name: Name
     kind: BudgetKind = BudgetKind.TIME_AND_MATERIALS
     project_keys: ProjectKeys
@@ -259,7 +260,7 @@ class RateCard(BaseModel):
 
 
 class AssignmentIn(_Input):
-    budget_id: int
+    budget_id: RowId
     worklog_ids: Annotated[
         list[Annotated[str, StringConstraints(pattern=r"^\d{1,18}$")]],
         Field(min_length=1, max_length=1000),
@@ -267,7 +268,7 @@ class AssignmentIn(_Input):
 
 
 class UnassignmentIn(_Input):
-    budget_id: int | None = None
+    budget_id: RowId | None = None
     worklog_ids: Annotated[
         list[Annotated[str, StringConstraints(pattern=r"^\d{1,18}$")]],
         Field(min_length=1, max_length=1000),

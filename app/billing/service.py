@@ -138,7 +138,7 @@ async def delete_client(session: AsyncSession, tenant_id: int, client_id: int) -
         )
     if await repository.budgets(session, tenant_id, after_id=0, limit=1, client_id=client_id):
         raise Conflict(
-            f"'{client.name}' still has budgets; delete or move them first.",
+            f"'{client.name}' still has budgets: delete them first (Manage → Budgets).",
             code="client_has_budgets",
         )
     await session.delete(client)
@@ -245,6 +245,22 @@ async def update_budget(
     if keys is not None:
         await repository.replace_project_keys(session, tenant_id, budget.id, keys)
     return await view_budget(session, tenant_id, budget.id)
+
+
+async def delete_budget(session: AsyncSession, tenant_id: int, budget_id: int) -> None:
+    """Deletes a budget with its projects, rate card and hand-made assignments to it (the
+    worklogs then fall into whatever budget matches them). Not once an invoice, even a
+    draft, was made from it: the invoice names its budget, and its worklogs stay there."""
+    budget = await get_budget(session, tenant_id, budget_id)
+    if await invoice_repository.has_invoices(session, tenant_id, budget_id=budget.id):
+        raise Conflict(
+            f"Invoices were made from '{budget.name}', so it cannot be deleted: delete its "
+            f"drafts first; a budget with finalized invoices stays. To stop new work falling "
+            f"into it, end its period or remove its projects.",
+            code="budget_has_invoices",
+        )
+    await session.delete(budget)
+    await session.flush()
 
 
 async def member_rates(
@@ -359,6 +375,8 @@ async def list_priced_worklogs(
     )
     priced = []
     for worklog, issue, effective_budget, invoice_id, billed_cents, billed_source in rows:
+        rate: Decimal | None
+        source: RateSource | None
         if invoice_id is not None:
             # What the invoice bills it at: later rate changes never reach an invoice.
             rate, source = from_cents(billed_cents), RateSource(billed_source)

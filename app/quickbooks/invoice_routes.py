@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from app.billing import invoice_routes as billing_invoice_routes
 from app.billing.editor import BillingEditor
 from app.billing.invoice_schemas import InvoiceOut
 from app.dependencies import RuntimeDep
 from app.errors import ServiceUnavailable, Unauthorized, Unprocessable
+from app.ids import RowId
 from app.quickbooks import changes, invoice_sync, jobs, webhooks
 from app.runtime import Runtime
 from app.tenants.auth import ApiContext
@@ -26,7 +26,6 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["quickbooks"])
 
-InvoiceId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 FOLLOWED_ENTITIES = frozenset({"Invoice", "Payment"})
 
 
@@ -38,7 +37,7 @@ async def _invoice(runtime: Runtime, context: ConnectContext, invoice_id: int) -
 
 @router.post("/api/invoices/{invoice_id}/sync", response_model=InvoiceOut)
 async def sync_invoice(
-    _editor: BillingEditor, invoice_id: InvoiceId, context: ApiContext, runtime: RuntimeDep
+    _editor: BillingEditor, invoice_id: RowId, context: ApiContext, runtime: RuntimeDep
 ) -> InvoiceOut:
     await invoice_sync.sync_invoice(runtime, context.tenant.id, invoice_id)
     return await _invoice(runtime, context, invoice_id)
@@ -46,7 +45,7 @@ async def sync_invoice(
 
 @router.post("/api/invoices/{invoice_id}/refresh", response_model=InvoiceOut)
 async def refresh_invoice(
-    invoice_id: InvoiceId, context: ApiContext, runtime: RuntimeDep
+    invoice_id: RowId, context: ApiContext, runtime: RuntimeDep
 ) -> InvoiceOut:
     # Reading is open to every user of the site: this changes no billing data.
     await _invoice(runtime, context, invoice_id)  # 404 for an invoice of another site

@@ -6,13 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from app.billing.editor import BillingEditor
 from app.dependencies import RuntimeDep, SessionDep
 from app.errors import AppError, Unauthorized
+from app.ids import RowId
 from app.quickbooks import service
 from app.quickbooks.schemas import (
     ConnectionOut,
@@ -304,13 +305,10 @@ async def list_customers(
     return CustomerPage(items=[CustomerOut.of(c) for c in customers], next_cursor=next_cursor)
 
 
-ClientId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-
-
 @router.put("/api/clients/{client_id}/quickbooks-customer", response_model=CustomerLinkOut)
 async def link_customer(
     _editor: BillingEditor,
-    client_id: ClientId,
+    client_id: RowId,
     data: CustomerLinkIn,
     context: ApiContext,
     session: SessionDep,
@@ -324,7 +322,7 @@ async def link_customer(
 @router.delete("/api/clients/{client_id}/quickbooks-customer", status_code=204)
 async def unlink_customer(
     _editor: BillingEditor,
-    client_id: ClientId,
+    client_id: RowId,
     context: ApiContext,
     session: SessionDep,
 ) -> Response:

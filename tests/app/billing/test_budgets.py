@@ -189,6 +189,69 @@ async def test_a_client_with_budgets_cannot_be_deleted(world: World) -> None:
     assert response.json()["error"]["code"] == "client_has_budgets"
 
 
+async def test_a_budget_without_invoices_can_be_deleted_and_then_its_client(world: World) -> None:
+    budget = await create_budget(world, hourly_rate="100.00")
+    later = await create_budget(world, client="Other", name="Later", starts_on="2026-11-10")
+    nov_15 = worklog_id(world, 5400)
+    assign = {"budget_id": budget["id"], "worklog_ids": [nov_15]}
+    assert (await world.api("POST", "/api/worklogs/assign", json=assign)).is_success
+    rates = [{"account_id": "user-1", "hourly_rate": "90.00", "effective_from": "2026-11-01"}]
+    assert (await world.api("PUT", f"/api/budgets/{budget['id']}/rates", json=rates)).is_success
+
+    response = await world.api("DELETE", f"/api/budgets/{budget['id']}")
+
+    assert response.status_code == 204, response.text
+    assert (await world.api("GET", f"/api/budgets/{budget['id']}")).status_code == 404
+    # The hand-made assignment went with it: the worklog falls where it matches now.
+    worklogs = (await world.api("GET", "/api/worklogs")).json()["items"]
+    assert next(w for w in worklogs if w["id"] == nov_15)["budget_id"] == later["id"]
+    response = await world.api("DELETE", f"/api/clients/{budget['client_id']}")
+    assert response.status_code == 204, response.text
+
+
+async def test_a_budget_invoices_were_made_from_cannot_be_deleted(world: World) -> None:
+    budget = await create_budget(world, hourly_rate="100.00")
+    payload = {"period_start": "2026-11-01", "period_end": "2026-11-30"}
+    draft = (await world.api("POST", f"/api/budgets/{budget['id']}/invoices", json=payload)).json()
+
+    response = await world.api("DELETE", f"/api/budgets/{budget['id']}")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "budget_has_invoices"
+    assert "'November'" in response.json()["error"]["message"]
+    assert (await read(world, budget["id"]))["hours_logged"] == "2.00"
+    assert (await world.api("DELETE", f"/api/invoices/{draft['id']}")).status_code == 204
+    assert (await world.api("DELETE", f"/api/budgets/{budget['id']}")).status_code == 204
+
+
+async def test_ids_out_of_range_are_refused_not_a_server_error(world: World) -> None:
+    budget = await create_budget(world)
+    huge = "99999999999999999999"
+    for method, path, body in (
+        ("GET", f"/api/budgets/{huge}", None),
+        ("DELETE", f"/api/budgets/{huge}", None),
+        ("GET", f"/api/budgets/{huge}/burn", None),
+        ("GET", f"/api/clients/{huge}", None),
+        ("GET", f"/api/budgets?client_id={huge}", None),
+        ("GET", f"/api/worklogs?budget_id={huge}", None),
+        ("POST", "/api/budgets", {**_budget_body(budget), "client_id": int(huge)}),
+        ("POST", "/api/worklogs/assign", {"budget_id": int(huge), "worklog_ids": ["1"]}),
+        ("PUT", f"/api/clients/{huge}/quickbooks-customer", {"customer_id": "1"}),
+    ):
+        response = await world.api(method, path, json=body)
+        assert response.status_code == 422, (method, path, response.text)
+        assert response.json()["error"]["code"] == "invalid_request", (method, path)
+
+
+def _budget_body(budget: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "client_id": budget["client_id"],
+        "name": "Another",
+        "project_keys": ["ALPHA"],
+        "starts_on": "2026-11-01",
+    }
+
+
 async def test_only_billing_editors_change_budgets_and_assignments(world: World) -> None:
     budget = await create_budget(world)
     for method, path, body in (
@@ -203,6 +266,7 @@ async def test_only_billing_editors_change_budgets_and_assignments(world: World)
             },
         ),
         ("PATCH", f"/api/budgets/{budget['id']}", {"name": "Y"}),
+        ("DELETE", f"/api/budgets/{budget['id']}", None),
         ("PUT", f"/api/budgets/{budget['id']}/rates", []),
         (
             "POST",

@@ -1,9 +1,10 @@
 """Property: for any worklogs, rates and rounding rule, a generated invoice is exactly what
 the money rules in Python say — each line's hours are its worklogs' billed seconds (the
 Python rounding rule) to 2 places, its rate is the rate the Worklogs list resolves (the
-Python rate rule), its amount is round_half_up(hours * rate, 2), and the lines sum to the
-total. The invoice is priced inside the database, so this pins SQL to the Python rules on
-both SQLite and PostgreSQL."""
+Python rate rule, down to the site default when neither the budget nor the client has a
+rate), its amount is round_half_up(hours * rate, 2), and the lines sum to the total. The
+invoice is priced inside the database, so this pins SQL to the Python rules on both SQLite
+and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -58,7 +59,8 @@ member_rate = st.tuples(st.sampled_from(PEOPLE), st.integers(0, 29), rates)
     worklogs=st.lists(worklog, min_size=1, max_size=25),
     member_rates=st.lists(member_rate, max_size=4, unique_by=lambda r: (r[0], r[1])),
     budget_rate=st.none() | rates,
-    client_rate=rates,
+    client_rate=st.none() | rates,
+    site_rate=rates,
     mode=st.sampled_from(list(RoundingMode)),
     minutes=st.sampled_from([1, 6, 15, 30, 60]),
     group_by=st.sampled_from(list(GroupBy)),
@@ -72,6 +74,7 @@ member_rate = st.tuples(st.sampled_from(PEOPLE), st.integers(0, 29), rates)
     member_rates=[],
     budget_rate=Decimal("100.00"),
     client_rate=Decimal("1.00"),
+    site_rate=Decimal("2.00"),
     mode=RoundingMode.NEAREST,
     minutes=15,
     group_by=GroupBy.WORKLOG,
@@ -81,7 +84,22 @@ member_rate = st.tuples(st.sampled_from(PEOPLE), st.integers(0, 29), rates)
     member_rates=[],
     budget_rate=None,
     client_rate=Decimal("33.33"),
+    site_rate=Decimal("2.00"),
     mode=RoundingMode.UP,
+    minutes=15,
+    group_by=GroupBy.ISSUE,
+)
+@example(  # neither the budget nor the client has a rate: the site default prices the rest
+    worklogs=[
+        {"issue": 0, "person": "ada", "seconds": 1800, "day": 0, "override": None},
+        {"issue": 0, "person": "bo", "seconds": 2700, "day": 5, "override": None},
+        {"issue": 0, "person": "cy", "seconds": 900, "day": 9, "override": Decimal("80.00")},
+    ],
+    member_rates=[("bo", 0, Decimal("60.00"))],
+    budget_rate=None,
+    client_rate=None,
+    site_rate=Decimal("45.50"),
+    mode=RoundingMode.NONE,
     minutes=15,
     group_by=GroupBy.ISSUE,
 )
@@ -90,7 +108,8 @@ async def test_lines_follow_the_money_rules_and_sum_to_the_total(
     worklogs: list[dict[str, object]],
     member_rates: list[tuple[str, int, Decimal]],
     budget_rate: Decimal | None,
-    client_rate: Decimal,
+    client_rate: Decimal | None,
+    site_rate: Decimal,
     mode: RoundingMode,
     minutes: int,
     group_by: GroupBy,
@@ -103,6 +122,7 @@ async def test_lines_follow_the_money_rules_and_sum_to_the_total(
                     tenant_id=tenant_id,
                     rounding_mode=mode.value,
                     rounding_minutes=0 if mode is RoundingMode.NONE else minutes,
+                    default_hourly_rate=site_rate,
                 )
             )
             client = Client(
@@ -199,19 +219,20 @@ async def test_lines_follow_the_money_rules_and_sum_to_the_total(
         },
         budget_rates={budget_id: budget_rate},
         client_rates={budget_id: client_rate},
+        site_default=site_rate,
     )
     step = 0 if mode is RoundingMode.NONE else minutes
     expected: dict[tuple[str, Decimal], list[int]] = defaultdict(list)
     for number, data in enumerate(worklogs, start=1):
         day = START + timedelta(days=int(data["day"]))  # type: ignore[call-overload]
-        rate, _ = book.resolve(number, budget_id, str(data["person"]), day)
-        assert rate is not None
+        resolved, _ = book.resolve(number, budget_id, str(data["person"]), day)
+        assert resolved is not None
         key = {
             GroupBy.ISSUE: str(100 + int(data["issue"])),  # type: ignore[call-overload]
             GroupBy.AUTHOR: str(data["person"]),
             GroupBy.WORKLOG: str(number),
         }[group_by]
-        expected[(key, rate)].append(number)
+        expected[(key, resolved)].append(number)
 
     assert len(view.lines) == len(expected)
     total = Decimal("0.00")
