@@ -12,10 +12,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.billing import accounting
 from app.billing.invoice_routes import router as invoices_router
+from app.billing.lock_triggers import locked_refusal
 from app.billing.report_routes import router as billing_reports_router
 from app.billing.routes import router as billing_router
 from app.errors import AppError, error_body
@@ -81,6 +83,13 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body("internal_error", "Something went wrong on our side; please retry."),
             status_code=500,
         )
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        refusal = locked_refusal(exc)
+        if refusal is None:
+            return await _unexpected(request, exc)
+        return await _app_error(request, refusal)
 
 
 def create_app(

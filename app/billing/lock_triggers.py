@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["LOCKED_MESSAGE", "sqlite_child_lock_triggers"]
+from app.errors import Conflict
+
+__all__ = ["LOCKED_MESSAGE", "locked_refusal", "sqlite_child_lock_triggers"]
 
 LOCKED_MESSAGE = "invoice_locked: a finalized invoice cannot be changed"
 
@@ -33,3 +35,14 @@ def sqlite_child_lock_triggers(table: Literal["invoice_lines", "invoice_worklogs
             f"BEGIN SELECT RAISE(ABORT, '{LOCKED_MESSAGE}'); END",
         ]
     return statements
+
+
+def locked_refusal(error: BaseException) -> Conflict | None:
+    """The 409 for a database error raised by a lock trigger (the service refuses first; a
+    change racing a finalize can still reach the database), None for any other error."""
+    if LOCKED_MESSAGE not in str(error):
+        return None
+    return Conflict(
+        "The invoice was finalized meanwhile: it and its worklogs can no longer change.",
+        code="invoice_locked",
+    )

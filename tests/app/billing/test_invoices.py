@@ -15,6 +15,7 @@ from sqlalchemy import text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.billing import invoices as invoices_service
+from app.billing.lock_triggers import locked_refusal
 from app.billing.models import Invoice
 from app.db import transaction
 from tests.app.billing.test_budgets import create_budget, read, worklog_id
@@ -384,6 +385,61 @@ async def test_the_database_itself_refuses_to_change_a_finalized_invoice(
             async with transaction(sessions) as session:
                 await session.execute(statement)
     assert (await invoice_of(world, invoice["id"]))["total"] == "200.00"
+
+
+async def test_the_database_refuses_to_change_how_finalized_worklogs_bill(
+    world: World,
+) -> None:
+    """The service answers 409 worklog_invoiced first; the database is the backstop for
+    anything that gets past it. Jira's own changes are still mirrored (they are drift), and
+    erasing the site still takes everything."""
+    budget = await create_budget(world, hourly_rate="100.00")
+    nov_1, nov_15 = int(worklog_id(world, 1800)), int(worklog_id(world, 5400))
+    assign = {"budget_id": budget["id"], "worklog_ids": [str(nov_15)]}
+    assert (await world.api("POST", "/api/worklogs/assign", json=assign)).is_success
+    override = {"rate_override": "80.00"}
+    assert (await world.api("PATCH", f"/api/worklogs/{nov_15}", json=override)).is_success
+    await finalize(world, (await generate(world, budget["id"]))["id"])
+    sessions = world.runtime.sessions
+    async with transaction(sessions) as session:
+        tenant_id = await session.scalar(text("SELECT id FROM tenants"))
+
+    for statement in (
+        "UPDATE worklogs SET billable = false WHERE id = :nov_1",
+        "INSERT INTO worklog_assignments (tenant_id, worklog_id, budget_id, assigned_at)"
+        " VALUES (:tenant, :nov_1, NULL, CURRENT_TIMESTAMP)",
+        "INSERT INTO worklog_rate_overrides (tenant_id, worklog_id, hourly_rate, set_at)"
+        " VALUES (:tenant, :nov_1, 1, CURRENT_TIMESTAMP)",
+        "UPDATE worklog_assignments SET budget_id = NULL WHERE worklog_id = :nov_15",
+        "DELETE FROM worklog_assignments WHERE worklog_id = :nov_15",
+        "UPDATE worklog_rate_overrides SET hourly_rate = 1 WHERE worklog_id = :nov_15",
+        "DELETE FROM worklog_rate_overrides WHERE worklog_id = :nov_15",
+    ):
+        with pytest.raises(DBAPIError, match="invoice_locked") as refused:
+            async with transaction(sessions) as session:
+                await session.execute(
+                    text(statement), {"tenant": tenant_id, "nov_1": nov_1, "nov_15": nov_15}
+                )
+        # Should a change race past the service, the API answers as the service would.
+        answer = locked_refusal(refused.value)
+        assert answer is not None
+        assert (answer.status_code, answer.code) == (409, "invoice_locked")
+
+    async with transaction(sessions) as session:
+        await session.execute(
+            text("UPDATE worklogs SET time_spent_seconds = 60, billable = true WHERE id = :w"),
+            {"w": nov_1},
+        )
+    listed = await listed_worklogs(world, budget_id=budget["id"])
+    assert (listed[str(nov_1)]["billable"], listed[str(nov_1)]["hours"]) == (True, "0.02")
+    assert listed[str(nov_15)]["rate"] == "80.00"
+    async with transaction(sessions) as session:
+        await session.execute(text("DELETE FROM tenants"))
+        left = (
+            await session.scalar(text("SELECT count(*) FROM worklog_assignments")),
+            await session.scalar(text("SELECT count(*) FROM worklog_rate_overrides")),
+        )
+    assert left == (0, 0)
 
 
 async def test_two_invoices_can_never_hold_the_same_worklog(world: World) -> None:
