@@ -34,10 +34,20 @@ MAX_PREFIX = 12
 MAX_SEQUENCE = 999_999_999
 
 
+# ISO 4217 codes that are not money anyone is invoiced in: no currency, testing, precious
+# metals, supranational units of account and bond markets, and funds codes.
+NOT_BILLABLE = frozenset(
+    {"XXX", "XTS", "XAU", "XAG", "XPD", "XPT", "XDR", "XBA", "XBB", "XBC", "XBD", "XSU", "XUA"}
+    | {"BOV", "CHE", "CHW", "CLF", "COU", "MXV", "USN", "UYI", "UYW"}
+)
+
+
 def _currency(code: str) -> str:
     code = code.strip().upper()
     if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
         raise ValueError(f"'{code}' is not an ISO 4217 currency code")
+    if code in NOT_BILLABLE:
+        raise ValueError(f"'{code}' is an ISO 4217 code but not a currency a client is invoiced in")
     return code
 
 

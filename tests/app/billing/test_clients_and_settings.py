@@ -276,6 +276,8 @@ async def test_two_clients_may_not_share_a_name_whatever_the_case(
     [
         ({"name": "X", "currency": "XYZ"}, "ISO 4217"),
         ({"name": "X", "currency": "US"}, "ISO 4217"),
+        ({"name": "X", "currency": "XXX"}, "not a currency a client is invoiced in"),
+        ({"name": "X", "currency": "XAU"}, "not a currency a client is invoiced in"),
         ({"name": "   ", "currency": "USD"}, "blank"),
         ({"name": "x" * 201, "currency": "USD"}, "name"),
         ({"name": "X", "currency": "USD", "hourly_rate": "-5"}, "hourly_rate"),
