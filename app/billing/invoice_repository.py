@@ -56,12 +56,24 @@ GROUP_KEYS: dict[str, Any] = {
 
 
 @dataclass(frozen=True, slots=True)
-class Fallback:
-    """The rate a worklog bills at when neither it nor its person has one on the budget:
-    the budget's, else the client's, else the site's default (constant for one budget)."""
+class RateLevel:
+    """One level of rate under the person's own (the budget's, the client's, the site's):
+    its base rate, and its dated rates from a day on (constant for one budget)."""
 
-    rate: Decimal | None
-    source: RateSource | None
+    source: RateSource
+    base: Decimal | None
+    dated: tuple[tuple[date, Decimal], ...] = ()
+
+    def rate(self) -> ColumnElement[Any]:
+        """The level's rate on the worklog's work day, as a CASE over its (few) dates."""
+        base = null() if self.base is None else literal(self.base, Numeric(18, 2))
+        if not self.dated:
+            return base
+        whens = [
+            (Worklog.started_on >= day, literal(rate, Numeric(18, 2)))
+            for day, rate in sorted(self.dated, reverse=True)
+        ]
+        return case(*whens, else_=base)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +119,18 @@ class BudgetScope:
     window: Window
     preferred: tuple[Window, ...]
     member_rates: tuple[MemberRate, ...]
-    fallback: Fallback
+    # Under the person's rate: the budget's, the client's, the site's, in that order.
+    levels: tuple[RateLevel, ...]
+
+    @property
+    def always_priced(self) -> bool:
+        """Whether every worklog has a rate whatever its day: a level with a base rate."""
+        return any(level.base is not None for level in self.levels)
 
 
-async def budget_scope(session: AsyncSession, budget: Budget, fallback: Fallback) -> BudgetScope:
+async def budget_scope(
+    session: AsyncSession, budget: Budget, levels: tuple[RateLevel, ...]
+) -> BudgetScope:
     tenant_id = budget.tenant_id
     projects = await session.execute(
         select(BudgetProject.budget_id, BudgetProject.project_key).where(
@@ -161,8 +181,21 @@ async def budget_scope(session: AsyncSession, budget: Budget, fallback: Fallback
         window=Window(tuple(sorted(own)), budget.starts_on, budget.ends_on),
         preferred=preferred,
         member_rates=member_rates,
-        fallback=fallback,
+        levels=levels,
     )
+
+
+def _candidates(scope: BudgetScope) -> list[tuple[str, ColumnElement[Any]]]:
+    """Each rate a worklog may bill at, most specific first, with the name of its source."""
+    return [
+        (RateSource.WORKLOG.value, WorklogRateOverride.__table__.c.hourly_rate),
+        (RateSource.BUDGET_MEMBER.value, _member_rate(scope)),
+        *[(level.source.value, level.rate()) for level in scope.levels],
+    ]
+
+
+def _rate(scope: BudgetScope) -> ColumnElement[Any]:
+    return func.coalesce(*[candidate for _, candidate in _candidates(scope)])
 
 
 def _member_rate(scope: BudgetScope) -> ColumnElement[Any]:
@@ -236,12 +269,12 @@ def _selection(
 async def unpriced_worklog_ids(
     session: AsyncSession, scope: BudgetScope, period_start: date, period_end: date, *, limit: int
 ) -> list[int]:
-    """Worklogs that would go on the invoice but have no rate at all (asked only when the
-    budget, client and site have none)."""
+    """Worklogs that would go on the invoice but have no rate at all (asked only when no
+    level has a base rate: see `BudgetScope.always_priced`)."""
     query = (
         _selection(scope, period_start, period_end, skip_invoiced=True)
         .add_columns(Worklog.id)
-        .where(func.coalesce(WorklogRateOverride.hourly_rate, _member_rate(scope)).is_(None))
+        .where(_rate(scope).is_(None))
         .order_by(Worklog.id)
         .limit(limit)
     )
@@ -263,14 +296,10 @@ async def claim_worklogs(
     invoice, priced, in one INSERT … SELECT. A worklog another invoice claimed first (even
     a moment ago, in another transaction) is skipped by the primary key, never claimed
     twice. Returns how many the invoice holds."""
-    member = _member_rate(scope)
-    override = WorklogRateOverride.hourly_rate
-    fallback = scope.fallback
-    rate = func.coalesce(override, member, literal(fallback.rate, Numeric(18, 2)))
+    rate = _rate(scope)
     source = case(
-        (override.is_not(None), literal(RateSource.WORKLOG.value)),
-        (member.is_not(None), literal(RateSource.BUDGET_MEMBER.value)),
-        else_=literal(fallback.source.value if fallback.source else ""),
+        *[(candidate.is_not(None), literal(name)) for name, candidate in _candidates(scope)],
+        else_=literal(""),
     )
     columns = {
         "tenant_id": literal(scope.tenant_id),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.billing import accounting
 from app.billing import invoice_repository as repo
 from app.billing import repository as billing_repository
-from app.billing.invoice_repository import Drift, Fallback, LineFigures, LineView
+from app.billing.invoice_repository import Drift, LineFigures, LineView, RateLevel
 from app.billing.invoice_schemas import (
     GroupBy,
     InvoiceGenerate,
@@ -80,9 +80,9 @@ async def generate_invoice(
     budget = await _budget(session, tenant_id, budget_id)
     client = await _client(session, tenant_id, budget.client_id)
     settings = await billing_repository.settings(session, tenant_id)
-    fallback = _fallback(budget, client, settings.default_hourly_rate)
-    scope = await repo.budget_scope(session, budget, fallback)
-    if fallback.rate is None:
+    levels = await _rate_levels(session, budget, client, settings.default_hourly_rate)
+    scope = await repo.budget_scope(session, budget, levels)
+    if not scope.always_priced:
         unpriced = await repo.unpriced_worklog_ids(
             session, scope, data.period_start, data.period_end, limit=5
         )
@@ -138,14 +138,25 @@ async def generate_invoice(
     return await _view(session, invoice, figures=figures, drift=[], all_lines=False)
 
 
-def _fallback(budget: Budget, client: Client, site_default: Decimal | None) -> Fallback:
-    if budget.hourly_rate is not None:
-        return Fallback(budget.hourly_rate, RateSource.BUDGET)
-    if client.hourly_rate is not None:
-        return Fallback(client.hourly_rate, RateSource.CLIENT)
-    if site_default is not None:
-        return Fallback(site_default, RateSource.SITE_DEFAULT)
-    return Fallback(None, None)
+async def _rate_levels(
+    session: AsyncSession, budget: Budget, client: Client, site_default: Decimal | None
+) -> tuple[RateLevel, ...]:
+    """The budget's, the client's and the site's rates, each with its dated rates."""
+    tenant_id = budget.tenant_id
+
+    async def dated(
+        level: billing_repository.DatedLevel, owner: int
+    ) -> tuple[tuple[date, Decimal], ...]:
+        found = await billing_repository.dated_rates(session, tenant_id, level, [owner])
+        return tuple(found.get(owner, []))
+
+    return (
+        RateLevel(RateSource.BUDGET, budget.hourly_rate, await dated("budget", budget.id)),
+        RateLevel(RateSource.CLIENT, client.hourly_rate, await dated("client", client.id)),
+        RateLevel(
+            RateSource.SITE_DEFAULT, site_default, await dated("site", billing_repository.SITE)
+        ),
+    )
 
 
 # --- read -----------------------------------------------------------------------------------

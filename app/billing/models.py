@@ -139,6 +139,26 @@ class BudgetMemberRate(Base):
     )
 
 
+class DatedRate(Base):
+    """A budget's, a client's or the site's hourly rate from a day on. Before a level's first
+    dated rate its base rate applies (`budgets.hourly_rate`, `clients.hourly_rate`,
+    `billing_settings.default_hourly_rate`), so a new rate never reaches work done before it.
+
+    `owner_id` is the budget's or the client's id, and 0 for the site: no foreign key can
+    name two tables, so deleting a budget or a client deletes its rows in the service.
+    """
+
+    __tablename__ = "dated_rates"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    level: Mapped[str] = mapped_column(String(8), primary_key=True)  # budget, client, site
+    owner_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    effective_from: Mapped[date] = mapped_column(primary_key=True)
+    hourly_rate: Mapped[Decimal]
+
+
 class WorklogAssignment(Base):
     """A person's choice for one worklog: this budget, or (budget_id null) none at all,
     overriding the automatic match."""

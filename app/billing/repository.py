@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,12 +16,13 @@ from app.billing.models import (
     BudgetMemberRate,
     BudgetProject,
     Client,
+    DatedRate,
     Invoice,
     InvoiceWorklog,
     WorklogAssignment,
     WorklogRateOverride,
 )
-from app.billing.rates import RateBook
+from app.billing.rates import Dated, RateBook
 from app.db import dialect_insert as _insert
 from app.timeutil import utc_now
 from app.worklogs.models import JiraIssue, Worklog
@@ -330,15 +331,94 @@ async def rate_book(
         for budget_id, account_id, effective_from, rate in rows.all():
             member_rates.setdefault((budget_id, account_id), []).append((effective_from, rate))
         rows2 = await session.execute(
-            select(Budget.id, Budget.hourly_rate, Client.hourly_rate)
+            select(Budget.id, Budget.hourly_rate, Client.hourly_rate, Client.id)
             .join(Client, and_(Client.tenant_id == Budget.tenant_id, Client.id == Budget.client_id))
             .where(Budget.tenant_id == tenant_id, Budget.id.in_(budget_ids))
         )
-        for budget_id, budget_rate, client_rate in rows2.all():
+        client_of: dict[int, int] = {}
+        for budget_id, budget_rate, client_rate, client_id in rows2.all():
             budget_rates[budget_id] = budget_rate
             client_rates[budget_id] = client_rate
+            client_of[budget_id] = client_id
+        budget_dated = await dated_rates(session, tenant_id, "budget", budget_ids)
+        by_client = await dated_rates(session, tenant_id, "client", set(client_of.values()))
+        client_dated = {b: by_client.get(c, []) for b, c in client_of.items()}
     default = (await settings(session, tenant_id)).default_hourly_rate
-    return RateBook(overrides, member_rates, budget_rates, client_rates, default)
+    site_dated = (await dated_rates(session, tenant_id, "site", [SITE])).get(SITE, [])
+    return RateBook(
+        overrides,
+        member_rates,
+        budget_rates,
+        client_rates,
+        default,
+        budget_dated=budget_dated if budget_ids else {},
+        client_dated=client_dated if budget_ids else {},
+        site_dated=site_dated,
+    )
+
+
+SITE = 0  # the owner id of the site's own dated rates
+DatedLevel = Literal["budget", "client", "site"]
+
+
+async def dated_rates(
+    session: AsyncSession, tenant_id: int, level: DatedLevel, owner_ids: Iterable[int]
+) -> dict[int, Dated]:
+    """Each owner's dated rates at `level`, by date."""
+    owners = sorted(set(owner_ids))
+    if not owners:
+        return {}
+    result = await session.execute(
+        select(DatedRate.owner_id, DatedRate.effective_from, DatedRate.hourly_rate)
+        .where(
+            DatedRate.tenant_id == tenant_id,
+            DatedRate.level == level,
+            DatedRate.owner_id.in_(owners),
+        )
+        .order_by(DatedRate.owner_id, DatedRate.effective_from)
+    )
+    dated: dict[int, Dated] = {}
+    for owner_id, effective_from, rate in result.all():
+        dated.setdefault(owner_id, []).append((effective_from, _cents_decimal(rate)))
+    return dated
+
+
+async def replace_dated_rates(
+    session: AsyncSession,
+    tenant_id: int,
+    level: DatedLevel,
+    owner_id: int,
+    rates: Sequence[tuple[date, Decimal]],
+) -> None:
+    await delete_dated_rates(session, tenant_id, level, owner_id)
+    session.add_all(
+        DatedRate(
+            tenant_id=tenant_id,
+            level=level,
+            owner_id=owner_id,
+            effective_from=day,
+            hourly_rate=rate,
+        )
+        for day, rate in rates
+    )
+    await session.flush()
+
+
+async def delete_dated_rates(
+    session: AsyncSession, tenant_id: int, level: DatedLevel, owner_id: int
+) -> None:
+    await session.execute(
+        delete(DatedRate).where(
+            DatedRate.tenant_id == tenant_id,
+            DatedRate.level == level,
+            DatedRate.owner_id == owner_id,
+        )
+    )
+
+
+def _cents_decimal(value: Any) -> Decimal:
+    """A rate read back exactly (SQLite hands numerics back as binary floats)."""
+    return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
 async def set_rate_override(

@@ -4,6 +4,7 @@ needs Jira's ADMINISTER permission or the billing group."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
@@ -29,6 +30,9 @@ from app.billing.schemas import (
     PricedWorklogPage,
     QuickBooksCustomerLink,
     RateCard,
+    RateChange,
+    RateChangeList,
+    RateChanges,
     SettingsOut,
     SettingsPatch,
     UnassignmentIn,
@@ -70,6 +74,51 @@ async def change_settings(
     session: SessionDep,
 ) -> SettingsOut:
     return SettingsOut.of(await service.update_settings(session, context.tenant.id, patch))
+
+
+def _rate_changes(found: list[tuple[date, Decimal]]) -> RateChangeList:
+    return RateChangeList(
+        items=[RateChange(effective_from=day, hourly_rate=rate) for day, rate in found]
+    )
+
+
+@router.get("/settings/rate-changes", response_model=RateChangeList)
+async def read_site_rate_changes(context: ApiContext, session: SessionDep) -> RateChangeList:
+    found = await service.rate_changes(session, context.tenant.id, "site", service.SITE)
+    return _rate_changes(found)
+
+
+@router.put("/settings/rate-changes", response_model=RateChangeList)
+async def replace_site_rate_changes(
+    _editor: BillingEditor, changes: RateChanges, context: ApiContext, session: SessionDep
+) -> RateChangeList:
+    found = await service.replace_rate_changes(
+        session, context.tenant.id, "site", service.SITE, changes
+    )
+    return _rate_changes(found)
+
+
+@router.get("/clients/{client_id}/rate-changes", response_model=RateChangeList)
+async def read_client_rate_changes(
+    client_id: RowId, context: ApiContext, session: SessionDep
+) -> RateChangeList:
+    return _rate_changes(
+        await service.rate_changes(session, context.tenant.id, "client", client_id)
+    )
+
+
+@router.put("/clients/{client_id}/rate-changes", response_model=RateChangeList)
+async def replace_client_rate_changes(
+    _editor: BillingEditor,
+    client_id: RowId,
+    changes: RateChanges,
+    context: ApiContext,
+    session: SessionDep,
+) -> RateChangeList:
+    found = await service.replace_rate_changes(
+        session, context.tenant.id, "client", client_id, changes
+    )
+    return _rate_changes(found)
 
 
 @router.get("/clients", response_model=ClientPage)
@@ -221,6 +270,29 @@ async def replace_rate_card(
 ) -> RateCard:
     saved = await service.replace_member_rates(session, context.tenant.id, budget_id, rates)
     return RateCard(items=[MemberRate.model_validate(r, from_attributes=True) for r in saved])
+
+
+@router.get("/budgets/{budget_id}/rate-changes", response_model=RateChangeList)
+async def read_budget_rate_changes(
+    budget_id: RowId, context: ApiContext, session: SessionDep
+) -> RateChangeList:
+    return _rate_changes(
+        await service.rate_changes(session, context.tenant.id, "budget", budget_id)
+    )
+
+
+@router.put("/budgets/{budget_id}/rate-changes", response_model=RateChangeList)
+async def replace_budget_rate_changes(
+    _editor: BillingEditor,
+    budget_id: RowId,
+    changes: RateChanges,
+    context: ApiContext,
+    session: SessionDep,
+) -> RateChangeList:
+    found = await service.replace_rate_changes(
+        session, context.tenant.id, "budget", budget_id, changes
+    )
+    return _rate_changes(found)
 
 
 @router.post("/worklogs/assign", response_model=AssignmentOut)

@@ -269,6 +269,20 @@ class RateCard(BaseModel):
     items: list[MemberRate]
 
 
+class RateChange(_Input):
+    """A budget's, a client's or the site's rate from a day on (its base rate before)."""
+
+    effective_from: date
+    hourly_rate: Rate
+
+
+RateChanges = Annotated[list[RateChange], Field(max_length=200)]
+
+
+class RateChangeList(BaseModel):
+    items: list[RateChange]
+
+
 class AssignmentIn(_Input):
     budget_id: RowId
     worklog_ids: Annotated[

@@ -29,6 +29,7 @@ from app.billing.schemas import (
     ClientIn,
     ClientPatch,
     MemberRate,
+    RateChange,
     SettingsPatch,
 )
 from app.errors import Conflict, NotFound, Unprocessable
@@ -141,6 +142,7 @@ async def delete_client(session: AsyncSession, tenant_id: int, client_id: int) -
             f"'{client.name}' still has budgets: delete them first (Manage → Budgets).",
             code="client_has_budgets",
         )
+    await repository.delete_dated_rates(session, tenant_id, "client", client.id)
     await session.delete(client)
     await session.flush()
 
@@ -259,6 +261,7 @@ async def delete_budget(session: AsyncSession, tenant_id: int, budget_id: int) -
             f"into it, end its period or remove its projects.",
             code="budget_has_invoices",
         )
+    await repository.delete_dated_rates(session, tenant_id, "budget", budget.id)
     await session.delete(budget)
     await session.flush()
 
@@ -287,6 +290,55 @@ async def replace_member_rates(
         session, tenant_id, budget_id, [r.model_dump() for r in rates]
     )
     return await repository.member_rates(session, tenant_id, budget_id)
+
+
+# --- rate changes (dated budget, client and site rates) -------------------------------------
+
+SITE = repository.SITE  # the owner id of the site's own rate changes
+
+
+async def rate_changes(
+    session: AsyncSession, tenant_id: int, level: repository.DatedLevel, owner_id: int
+) -> list[tuple[date, Decimal]]:
+    await _rate_owner(session, tenant_id, level, owner_id)
+    found = await repository.dated_rates(session, tenant_id, level, [owner_id])
+    return found.get(owner_id, [])
+
+
+async def replace_rate_changes(
+    session: AsyncSession,
+    tenant_id: int,
+    level: repository.DatedLevel,
+    owner_id: int,
+    changes: list[RateChange],
+) -> list[tuple[date, Decimal]]:
+    """The level's whole list of rate changes: work on or after a change's day bills at
+    its rate, earlier work at the earlier rate (or the base rate). Invoices already made
+    keep what they bill."""
+    await _rate_owner(session, tenant_id, level, owner_id)
+    days = [change.effective_from for change in changes]
+    twice = sorted({day for day in days if days.count(day) > 1})
+    if twice:
+        raise Unprocessable(
+            f"Two rates start on {twice[0]}: one rate per day.", code="duplicate_rate"
+        )
+    await repository.replace_dated_rates(
+        session,
+        tenant_id,
+        level,
+        owner_id,
+        sorted((change.effective_from, change.hourly_rate) for change in changes),
+    )
+    return await rate_changes(session, tenant_id, level, owner_id)
+
+
+async def _rate_owner(
+    session: AsyncSession, tenant_id: int, level: repository.DatedLevel, owner_id: int
+) -> None:
+    if level == "budget":
+        await get_budget(session, tenant_id, owner_id)
+    elif level == "client":
+        await get_client(session, tenant_id, owner_id)
 
 
 # --- assignment ------------------------------------------------------------------------------

@@ -2,9 +2,9 @@
 the money rules in Python say — each line's hours are its worklogs' billed seconds (the
 Python rounding rule) to 2 places, its rate is the rate the Worklogs list resolves (the
 Python rate rule, down to the site default when neither the budget nor the client has a
-rate), its amount is round_half_up(hours * rate, 2), and the lines sum to the total. The
-invoice is priced inside the database, so this pins SQL to the Python rules on both SQLite
-and PostgreSQL."""
+rate, with each level's dated rates), its amount is round_half_up(hours * rate, 2), and
+the lines sum to the total. The invoice is priced inside the database, so this pins SQL to
+the Python rules on both SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from app.billing.models import (
     BudgetMemberRate,
     BudgetProject,
     Client,
+    DatedRate,
     WorklogRateOverride,
 )
 from app.billing.money import RoundingMode, billed_seconds, hours, line_amount
@@ -48,6 +49,8 @@ worklog = st.fixed_dictionaries(
     }
 )
 member_rate = st.tuples(st.sampled_from(PEOPLE), st.integers(0, 29), rates)
+# A budget's, the client's or the site's rate from a day on.
+dated_rate = st.tuples(st.sampled_from(["budget", "client", "site"]), st.integers(0, 29), rates)
 
 
 @settings(
@@ -58,6 +61,7 @@ member_rate = st.tuples(st.sampled_from(PEOPLE), st.integers(0, 29), rates)
 @given(
     worklogs=st.lists(worklog, min_size=1, max_size=25),
     member_rates=st.lists(member_rate, max_size=4, unique_by=lambda r: (r[0], r[1])),
+    dated_rates=st.lists(dated_rate, max_size=4, unique_by=lambda r: (r[0], r[1])),
     budget_rate=st.none() | rates,
     client_rate=st.none() | rates,
     site_rate=rates,
@@ -72,6 +76,7 @@ member_rate = st.tuples(st.sampled_from(PEOPLE), st.integers(0, 29), rates)
         {"issue": 2, "person": "cy", "seconds": 1350, "day": 0, "override": None},
     ],
     member_rates=[],
+    dated_rates=[],
     budget_rate=Decimal("100.00"),
     client_rate=Decimal("1.00"),
     site_rate=Decimal("2.00"),
@@ -82,6 +87,7 @@ member_rate = st.tuples(st.sampled_from(PEOPLE), st.integers(0, 29), rates)
 @example(  # each worklog up to the next step
     worklogs=[{"issue": 0, "person": "ada", "seconds": 901, "day": 0, "override": None}],
     member_rates=[],
+    dated_rates=[],
     budget_rate=None,
     client_rate=Decimal("33.33"),
     site_rate=Decimal("2.00"),
@@ -96,6 +102,7 @@ member_rate = st.tuples(st.sampled_from(PEOPLE), st.integers(0, 29), rates)
         {"issue": 0, "person": "cy", "seconds": 900, "day": 9, "override": Decimal("80.00")},
     ],
     member_rates=[("bo", 0, Decimal("60.00"))],
+    dated_rates=[],
     budget_rate=None,
     client_rate=None,
     site_rate=Decimal("45.50"),
@@ -107,6 +114,7 @@ async def test_lines_follow_the_money_rules_and_sum_to_the_total(
     database_url: str,
     worklogs: list[dict[str, object]],
     member_rates: list[tuple[str, int, Decimal]],
+    dated_rates: list[tuple[str, int, Decimal]],
     budget_rate: Decimal | None,
     client_rate: Decimal | None,
     site_rate: Decimal,
@@ -147,6 +155,17 @@ async def test_lines_follow_the_money_rules_and_sum_to_the_total(
                         tenant_id=tenant_id,
                         budget_id=budget.id,
                         account_id=person,
+                        effective_from=START + timedelta(days=day),
+                        hourly_rate=rate,
+                    )
+                )
+            owners = {"budget": budget.id, "client": client.id, "site": 0}
+            for level, day, rate in dated_rates:
+                session.add(
+                    DatedRate(
+                        tenant_id=tenant_id,
+                        level=level,
+                        owner_id=owners[level],
                         effective_from=START + timedelta(days=day),
                         hourly_rate=rate,
                     )
@@ -205,6 +224,9 @@ async def test_lines_follow_the_money_rules_and_sum_to_the_total(
             )
 
     # What Python's own rules say each worklog bills.
+    def dated(level: str) -> list[tuple[date, Decimal]]:
+        return sorted((START + timedelta(days=d), r) for lv, d, r in dated_rates if lv == level)
+
     book = RateBook(
         overrides={
             n: Decimal(str(w["override"]))
@@ -220,6 +242,9 @@ async def test_lines_follow_the_money_rules_and_sum_to_the_total(
         budget_rates={budget_id: budget_rate},
         client_rates={budget_id: client_rate},
         site_default=site_rate,
+        budget_dated={budget_id: dated("budget")},
+        client_dated={budget_id: dated("client")},
+        site_dated=dated("site"),
     )
     step = 0 if mode is RoundingMode.NONE else minutes
     expected: dict[tuple[str, Decimal], list[int]] = defaultdict(list)
