@@ -42,3 +42,6 @@ class TTLCache(Generic[K, V]):
 
     def discard(self, key: K) -> None:
         self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self._entries.clear()

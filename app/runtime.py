@@ -28,6 +28,8 @@ from connect.jira import JiraClient
 USER_AGENT = "Worklog360/0.1 (+atlassian-connect)"
 TENANT_AUTH_TTL_SECONDS = 10.0
 PERMISSION_TTL_SECONDS = 300.0
+NAME_TTL_SECONDS = 3600.0
+UNNAMED_TTL_SECONDS = 60.0
 
 
 TenantHook = Callable[[int], Awaitable[None]]
@@ -63,6 +65,14 @@ class Runtime:
     # Jira's answer to "may this user change billing data?", for at most five minutes.
     permission_cache: TTLCache[tuple[int, str, str | None], bool] = field(
         default_factory=lambda: TTLCache(PERMISSION_TTL_SECONDS)
+    )
+    # People's names by (clientKey, account id), and those Jira could not name just now
+    # (app.tenants.people).
+    display_names: TTLCache[tuple[str, str], str] = field(
+        default_factory=lambda: TTLCache(NAME_TTL_SECONDS)
+    )
+    unnamed: TTLCache[tuple[str, str], bool] = field(
+        default_factory=lambda: TTLCache(UNNAMED_TTL_SECONDS)
     )
 
 

@@ -540,6 +540,12 @@ class SiteJiraClient:
         body: dict[str, Any] = await self.get_json(f"{API}/myself")
         return body
 
+    async def user(self, account_id: str) -> dict[str, Any]:
+        """`GET /user`: one person's profile (`accountId`, `displayName`, `active`, …).
+        Jira answers 404 (`JiraNotFoundError`) for an account it does not know."""
+        body: dict[str, Any] = await self.get_json(f"{API}/user", params={"accountId": account_id})
+        return body
+
     async def add_worklog(
         self,
         issue_id_or_key: str | int,

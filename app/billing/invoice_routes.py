@@ -28,17 +28,14 @@ from app.billing.invoice_schemas import (
 from app.billing.invoices import InvoiceListItem, InvoiceView
 from app.billing.money import hours
 from app.dependencies import SessionDep
+from app.ids import RowId
 from app.tenants.auth import ApiContext
-from app.worklogs.schemas import Person
+from app.tenants.people import PersonNames, PersonNamesDep
 
 router = APIRouter(prefix="/api", tags=["invoices"])
 
 
-def _person(account_id: str | None) -> Person | None:
-    return None if account_id is None else Person(account_id=account_id, display_name=None)
-
-
-def _summary_fields(item: InvoiceListItem | InvoiceView) -> dict[str, object]:
+def _summary_fields(item: InvoiceListItem | InvoiceView, names: PersonNames) -> dict[str, object]:
     invoice = item.invoice
     return {
         "id": invoice.id,
@@ -54,9 +51,9 @@ def _summary_fields(item: InvoiceListItem | InvoiceView) -> dict[str, object]:
         "due_date": invoice.due_date,
         "total": invoice.total,
         "created_at": invoice.created_at,
-        "created_by": _person(invoice.created_by),
+        "created_by": names.person(invoice.created_by),
         "finalized_at": invoice.finalized_at,
-        "finalized_by": _person(invoice.finalized_by),
+        "finalized_by": names.person(invoice.finalized_by),
     }
 
 
@@ -76,11 +73,11 @@ def _lines(lines: list[LineView], worklog_ids: dict[int, list[int]]) -> list[Lin
     ]
 
 
-async def _out(session: SessionDep, view: InvoiceView) -> InvoiceOut:
+async def _out(session: SessionDep, view: InvoiceView, names: PersonNames) -> InvoiceOut:
     invoice = view.invoice
     blocks = await accounting.invoice_blocks(session, invoice.tenant_id, [invoice.id])
     return InvoiceOut(
-        **_summary_fields(view),
+        **_summary_fields(view, names),
         quickbooks=blocks.get(invoice.id),
         notes=invoice.notes,
         rounding_minutes=invoice.rounding_minutes,
@@ -101,24 +98,26 @@ async def _out(session: SessionDep, view: InvoiceView) -> InvoiceOut:
 @router.post("/budgets/{budget_id}/invoices", response_model=InvoiceOut, status_code=201)
 async def generate_invoice(
     _editor: BillingEditor,
-    budget_id: int,
+    budget_id: RowId,
     data: InvoiceGenerate,
     context: ApiContext,
+    names: PersonNamesDep,
     session: SessionDep,
 ) -> InvoiceOut:
     view = await service.generate_invoice(
         session, context.tenant.id, budget_id, data, by=context.account_id
     )
-    return await _out(session, view)
+    return await _out(session, view, names)
 
 
 @router.get("/invoices", response_model=InvoicePage)
 async def list_invoices(
     context: ApiContext,
+    names: PersonNamesDep,
     session: SessionDep,
     status: InvoiceStatus | None = None,
-    client_id: int | None = None,
-    budget_id: int | None = None,
+    client_id: RowId | None = None,
+    budget_id: RowId | None = None,
     cursor: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> InvoicePage:
@@ -134,10 +133,13 @@ async def list_invoices(
     blocks = await accounting.invoice_blocks(
         session, context.tenant.id, [item.invoice.id for item in items]
     )
+    await names.learn(
+        person for item in items for person in (item.invoice.created_by, item.invoice.finalized_by)
+    )
     return InvoicePage(
         items=[
             InvoiceSummary(
-                **_summary_fields(item),
+                **_summary_fields(item, names),
                 quickbooks=blocks.get(item.invoice.id),
             )
             for item in items
@@ -147,13 +149,17 @@ async def list_invoices(
 
 
 @router.get("/invoices/{invoice_id}", response_model=InvoiceOut)
-async def read_invoice(invoice_id: int, context: ApiContext, session: SessionDep) -> InvoiceOut:
-    return await _out(session, await service.view_invoice(session, context.tenant.id, invoice_id))
+async def read_invoice(
+    invoice_id: RowId, context: ApiContext, names: PersonNamesDep, session: SessionDep
+) -> InvoiceOut:
+    view = await service.view_invoice(session, context.tenant.id, invoice_id)
+    await names.learn([view.invoice.created_by, view.invoice.finalized_by])
+    return await _out(session, view, names)
 
 
 @router.get("/invoices/{invoice_id}/lines", response_model=LinePageOut)
 async def read_invoice_lines(
-    invoice_id: int,
+    invoice_id: RowId,
     context: ApiContext,
     session: SessionDep,
     cursor: str | None = None,
@@ -170,19 +176,20 @@ async def read_invoice_lines(
 @router.patch("/invoices/{invoice_id}", response_model=InvoiceOut)
 async def change_invoice(
     _editor: BillingEditor,
-    invoice_id: int,
+    invoice_id: RowId,
     patch: InvoicePatch,
     context: ApiContext,
+    names: PersonNamesDep,
     session: SessionDep,
 ) -> InvoiceOut:
     view = await service.update_invoice(session, context.tenant.id, invoice_id, patch)
-    return await _out(session, view)
+    return await _out(session, view, names)
 
 
 @router.delete("/invoices/{invoice_id}", status_code=204)
 async def delete_invoice(
     _editor: BillingEditor,
-    invoice_id: int,
+    invoice_id: RowId,
     context: ApiContext,
     session: SessionDep,
 ) -> Response:
@@ -193,47 +200,52 @@ async def delete_invoice(
 @router.post("/invoices/{invoice_id}/finalize", response_model=InvoiceOut)
 async def finalize_invoice(
     _editor: BillingEditor,
-    invoice_id: int,
+    invoice_id: RowId,
     context: ApiContext,
+    names: PersonNamesDep,
     session: SessionDep,
 ) -> InvoiceOut:
     view = await service.finalize_invoice(
         session, context.tenant.id, invoice_id, by=context.account_id
     )
-    return await _out(session, view)
+    return await _out(session, view, names)
 
 
 @router.post("/invoices/{invoice_id}/lines", response_model=InvoiceOut, status_code=201)
 async def add_line(
     _editor: BillingEditor,
-    invoice_id: int,
+    invoice_id: RowId,
     data: LineIn,
     context: ApiContext,
+    names: PersonNamesDep,
     session: SessionDep,
 ) -> InvoiceOut:
-    return await _out(session, await service.add_line(session, context.tenant.id, invoice_id, data))
+    view = await service.add_line(session, context.tenant.id, invoice_id, data)
+    return await _out(session, view, names)
 
 
 @router.patch("/invoices/{invoice_id}/lines/{line_id}", response_model=InvoiceOut)
 async def change_line(
     _editor: BillingEditor,
-    invoice_id: int,
-    line_id: int,
+    invoice_id: RowId,
+    line_id: RowId,
     patch: LinePatch,
     context: ApiContext,
+    names: PersonNamesDep,
     session: SessionDep,
 ) -> InvoiceOut:
     view = await service.update_line(session, context.tenant.id, invoice_id, line_id, patch)
-    return await _out(session, view)
+    return await _out(session, view, names)
 
 
 @router.delete("/invoices/{invoice_id}/lines/{line_id}", response_model=InvoiceOut)
 async def delete_line(
     _editor: BillingEditor,
-    invoice_id: int,
-    line_id: int,
+    invoice_id: RowId,
+    line_id: RowId,
     context: ApiContext,
+    names: PersonNamesDep,
     session: SessionDep,
 ) -> InvoiceOut:
     view = await service.delete_line(session, context.tenant.id, invoice_id, line_id)
-    return await _out(session, view)
+    return await _out(session, view, names)

@@ -20,6 +20,7 @@ from app.ids import RowId
 from app.quickbooks import changes, invoice_sync, jobs, webhooks
 from app.runtime import Runtime
 from app.tenants.auth import ApiContext
+from app.tenants.people import PersonNames
 from app.tenants.service import ConnectContext
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,8 @@ FOLLOWED_ENTITIES = frozenset({"Invoice", "Payment"})
 async def _invoice(runtime: Runtime, context: ConnectContext, invoice_id: int) -> InvoiceOut:
     """The invoice as `GET /api/invoices/{id}` shows it, `quickbooks` block included."""
     async with runtime.sessions() as session:
-        return await billing_invoice_routes.read_invoice(invoice_id, context, session)
+        names = PersonNames(runtime, context.tenant)
+        return await billing_invoice_routes.read_invoice(invoice_id, context, names, session)
 
 
 @router.post("/api/invoices/{invoice_id}/sync", response_model=InvoiceOut)

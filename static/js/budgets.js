@@ -134,6 +134,9 @@
     list.appendChild(stat("Billable hours", fmt.hours(burn.billable_hours), "after rounding"));
     list.appendChild(stat("Amount", fmt.money(burn.amount, currency), budget.amount_cap ? "of " + fmt.money(budget.amount_cap, currency) + " cap" : "no amount cap"));
     if (budget.hours_remaining !== null) list.appendChild(stat("Hours remaining", fmt.hours(budget.hours_remaining)));
+    list.appendChild(stat("Hours invoiced", fmt.hours(budget.hours_invoiced), "on finalized invoices"));
+    list.appendChild(stat("Amount invoiced", fmt.money(budget.amount_invoiced, currency),
+      budget.amount_remaining !== null ? fmt.money(budget.amount_remaining, currency) + " of the cap left to invoice" : "on finalized invoices"));
     if (Number(burn.unpriced_hours) > 0) {
       ui.message($("detail-status"), "warning", "Some hours have no rate",
         fmt.hours(burn.unpriced_hours) + " cannot be priced. Set a rate on the budget, the client, or the site default in Settings.");

@@ -269,6 +269,11 @@
     }
   }
 
+  /* Jira's name for a person; their account id when Jira could not say. */
+  function personName(person) {
+    return person ? person.display_name || person.account_id : null;
+  }
+
   function fact(list, label, value, id) {
     list.appendChild(h("div", null, h("dt", null, label), h("dd", { id: id || null }, value)));
   }
@@ -285,8 +290,8 @@
     fact(list, "One line per", GROUP_BY[inv.group_by] || inv.group_by);
     fact(list, "Rounding", inv.rounding_mode === "none" || !inv.rounding_minutes ? "None" : (inv.rounding_mode === "up" ? "Up" : "To nearest") + " " + inv.rounding_minutes + " min, each worklog");
     if (inv.finalized_at) {
-      var by = inv.finalized_by ? inv.finalized_by.display_name : null;
-      fact(list, "Finalized", fmt.day(inv.finalized_at) + (by ? " by " + by : ""));
+      var by = personName(inv.finalized_by);
+      fact(list, "Finalized", fmt.day(inv.finalized_at) + (by ? " by " + by : ""), "detail-finalized");
     }
   }
 

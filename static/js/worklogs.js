@@ -1,4 +1,4 @@
-/* The Worklogs page: filter, select, assign to a budget, billable toggle, Log time. */
+/* The Worklogs page: filter, select, assign to a budget, billable toggle, a worklog's own rate, Log time. */
 (function () {
   "use strict";
   var api = W360.api, ui = W360.ui, fmt = W360.fmt, h = ui.h;
@@ -71,15 +71,25 @@
     $("f-to").value = to;
   }
 
+  function currencyOf(row) { return row.budget_id ? state.currencies[row.budget_id] : ""; }
+
+  function worklogName(row) { return (row.issue_key || "worklog " + row.id) + " on " + fmt.day(row.started); }
+
   function rateCell(row) {
+    var edit = h("button", {
+      type: "button", class: "btn btn-link btn-compact rate-edit", "aria-expanded": "false",
+      "aria-controls": "rate-editor-" + row.id, "aria-label": "Set rate for " + worklogName(row),
+    }, "Set rate");
+    edit.addEventListener("click", function () { toggleRateEditor(row, edit); });
     if (row.rate === null) {
       return h("td", { class: "numeric" },
-        h("span", { class: "lozenge lozenge-moved", title: "Set a rate on the client, the budget or in Settings" }, "No rate"));
+        h("span", { class: "lozenge lozenge-moved", title: "Set a rate on the client, the budget or in Settings" }, "No rate"),
+        h("span", { class: "cell-sub" }, edit));
     }
-    var currency = row.budget_id ? state.currencies[row.budget_id] : "";
     return h("td", { class: "numeric" },
-      h("span", { class: "cell-main" }, fmt.money(row.rate, currency)),
-      h("span", { class: "cell-sub" }, RATE_SOURCES[row.rate_source] || row.rate_source || ""));
+      h("span", { class: "cell-main" }, fmt.money(row.rate, currencyOf(row))),
+      h("span", { class: "cell-sub" }, RATE_SOURCES[row.rate_source] || row.rate_source || ""),
+      h("span", { class: "cell-sub" }, edit));
   }
 
   function budgetCell(row) {
@@ -187,6 +197,93 @@
       input.checked = !wanted;
       ui.showError(pageStatus, error, "The billable flag was not changed");
     }).finally(function () { input.disabled = false; });
+  }
+
+  /* --- a worklog's own hourly rate ------------------------------------------------------------ */
+
+  /* The editor is a row of its own under the worklog's, so messages have room to say why. */
+  function toggleRateEditor(row, button) {
+    var open = document.getElementById("rate-editor-" + row.id);
+    if (open) { closeRateEditor(row); return; }
+    var tr = button.closest("tr");
+    var editor = rateEditor(row);
+    tr.parentNode.insertBefore(editor, tr.nextSibling);
+    button.setAttribute("aria-expanded", "true");
+    editor.querySelector("input").focus();
+  }
+
+  function closeRateEditor(row) {
+    var editor = document.getElementById("rate-editor-" + row.id);
+    if (editor) editor.remove();
+    var button = document.querySelector("#worklogs-body tr[data-worklog='" + row.id + "'] .rate-edit");
+    if (button) { button.setAttribute("aria-expanded", "false"); button.focus(); }
+  }
+
+  function rateEditor(row) {
+    var id = "rate-input-" + row.id, currency = currencyOf(row);
+    var input = h("input", {
+      type: "number", id: id, name: "rate_override", class: "num", min: "0", step: "0.01", inputmode: "decimal",
+      value: row.rate_source === "worklog" ? row.rate : "", "aria-describedby": "rate-help-" + row.id,
+    });
+    var status = h("div", { id: "rate-status-" + row.id, "aria-live": "polite" });
+    var save = h("button", { type: "submit", class: "btn btn-primary btn-compact" }, "Save rate");
+    var clearButton = h("button", { type: "button", class: "btn btn-compact", hidden: row.rate_source !== "worklog" }, "Clear override");
+    var cancel = h("button", { type: "button", class: "btn btn-subtle btn-compact" }, "Cancel");
+    var form = h("form", { class: "toolbar", novalidate: true },
+      h("div", { class: "field" },
+        h("label", { for: id }, "Hourly rate for " + worklogName(row) + (currency ? " (" + currency + ")" : "")),
+        input,
+        h("span", { class: "help", id: "rate-help-" + row.id },
+          "Beats the person's, budget's and client's rate for this worklog only. Clear it to bill at the usual rate again.")),
+      h("div", { class: "button-group" }, save, clearButton, cancel));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (input.value.trim() === "") {
+        input.setAttribute("aria-invalid", "true");
+        ui.message(status, "error", "Enter a rate", "Type the hourly rate for this worklog, like 95.00, or press Clear override to use the usual rate.");
+        input.focus();
+        return;
+      }
+      saveRate(row, input.value.trim(), save, status);
+    });
+    clearButton.addEventListener("click", function () { saveRate(row, null, clearButton, status); });
+    cancel.addEventListener("click", function () { closeRateEditor(row); });
+    form.addEventListener("keydown", function (e) { if (e.key === "Escape") { e.preventDefault(); closeRateEditor(row); } });
+    input.addEventListener("input", function () { input.removeAttribute("aria-invalid"); });
+    return h("tr", { class: "row-editor", id: "rate-editor-" + row.id },
+      h("td", { colspan: "8" }, form, status));
+  }
+
+  function billsAt(row) {
+    if (row.rate === null) return (row.issue_key || "The worklog") + " has no rate now.";
+    return (row.issue_key || "The worklog") + " bills at " + fmt.money(row.rate, currencyOf(row)) + " an hour now (" +
+      (RATE_SOURCES[row.rate_source] || row.rate_source).toLowerCase() + ").";
+  }
+
+  function saveRate(row, rate, button, status) {
+    ui.clear(status);
+    return ui.busy(button, rate === null ? "Clearing…" : "Saving…", function () {
+      return api.patch("/api/worklogs/" + row.id, { rate_override: rate }).then(function (updated) {
+        var index = state.rows.indexOf(row);
+        if (index >= 0) state.rows[index] = updated;
+        var old = document.querySelector("#worklogs-body tr[data-worklog='" + row.id + "']");
+        closeRateEditor(row);
+        if (old) {
+          var fresh = renderRow(updated);
+          old.replaceWith(fresh);
+          fresh.querySelector(".rate-edit").focus();
+        }
+        ui.showSuccess(pageStatus, rate === null ? "Rate override cleared" : "Rate saved", billsAt(updated));
+      }).catch(function (error) {
+        if (error.code === "worklog_invoiced") {
+          var box = ui.message(status, "error", "This worklog's rate is locked", error.message,
+            h("p", { class: "next-step" }, "A worklog on an invoice keeps the rate it is billed at. For a draft, remove its line or delete the draft on the Invoices page, then set the rate; a finalized invoice never changes."));
+          box.setAttribute("data-error-code", error.code);
+          return;
+        }
+        ui.showError(status, error, "The rate was not saved");
+      });
+    });
   }
 
   function assign(budgetId) {
