@@ -1,4 +1,4 @@
-"""`worklog360` command line: serve, migrate, demo."""
+"""`worklog360` command line: serve, worker, migrate, demo."""
 
 from __future__ import annotations
 
@@ -30,6 +30,18 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
         log_level=settings.log_level.lower(),
     )
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from app import worker
+
+    settings = load_settings()
+    worker.require_queue(settings)
+    worker.migrate_first(settings)
+    asyncio.run(worker.run_worker(settings, concurrency=args.concurrency))
     return 0
 
 
@@ -69,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="processes (PostgreSQL, or SQLite in WAL mode)"
     )
     serve.set_defaults(handler=_serve)
+    worker = commands.add_parser(
+        "worker", help="run queued background jobs (W360_JOBS=worker, PostgreSQL)"
+    )
+    worker.add_argument("--concurrency", type=int, default=4, help="jobs run at once")
+    worker.set_defaults(handler=_worker)
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("--revision", default="head")
     migrate.set_defaults(handler=_migrate)

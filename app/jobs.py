@@ -1,4 +1,4 @@
-"""Background work in the embedded (single-process) mode.
+"""Background work: the catalog of named jobs, and the embedded (single-process) runner.
 
 A job is identified by a key (e.g. `resolve-issues:42`). Submitting a key that is already
 running does not start a second copy: it asks the running one to go round once more when it
@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -70,3 +72,95 @@ class JobRunner:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+# --- named jobs: what the embedded runner and `worklog360 worker` both run ---------------------
+
+Runtime = Any  # app.runtime.Runtime (which imports this module)
+TenantJob = Callable[[Runtime, int], Awaitable[None]]
+PeriodicJob = Callable[[Runtime], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Periodic:
+    name: str
+    every_seconds: int
+    run: PeriodicJob
+
+
+class JobCatalog:
+    """Every background job by name. A job is a plain async function of the runtime (and a
+    tenant): the embedded runner calls it in-process; the worker calls the same function
+    for a job it took from the queue."""
+
+    def __init__(self) -> None:
+        self.tenant_jobs: dict[str, TenantJob] = {}
+        self.periodic: dict[str, Periodic] = {}
+
+    def tenant_job(self, name: str) -> Callable[[TenantJob], TenantJob]:
+        def register(job: TenantJob) -> TenantJob:
+            self.tenant_jobs[name] = job
+            return job
+
+        return register
+
+    def periodic_job(
+        self, name: str, *, every_seconds: int
+    ) -> Callable[[PeriodicJob], PeriodicJob]:
+        def register(job: PeriodicJob) -> PeriodicJob:
+            self.periodic[name] = Periodic(name, every_seconds, job)
+            return job
+
+        return register
+
+
+CATALOG = JobCatalog()
+
+
+class JobQueue(Protocol):
+    """Where `request` sends a tenant's job: run in this process (embedded) or queued in
+    PostgreSQL for the workers (`app.job_queue`)."""
+
+    async def request(self, runtime: Runtime, name: str, tenant_id: int) -> None: ...
+
+    def start_periodic(self, runtime: Runtime) -> None: ...
+
+    async def drain(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class EmbeddedJobs:
+    """The single-process default: jobs run as tasks of this event loop; a request for a
+    job already running makes it go round once more (see `JobRunner`)."""
+
+    def __init__(self) -> None:
+        self.runner = JobRunner()
+
+    async def request(self, runtime: Runtime, name: str, tenant_id: int) -> None:
+        job = CATALOG.tenant_jobs[name]
+
+        async def run() -> None:
+            await job(runtime, tenant_id)
+
+        self.runner.submit(f"{name}:{tenant_id}", run)
+
+    def start_periodic(self, runtime: Runtime) -> None:
+        for periodic in CATALOG.periodic.values():
+            self.runner.every(periodic.every_seconds, periodic.name, _bound(periodic, runtime))
+
+    def is_running(self, key: str) -> bool:
+        return self.runner.is_running(key)
+
+    async def drain(self) -> None:
+        await self.runner.drain()
+
+    async def close(self) -> None:
+        await self.runner.close()
+
+
+def _bound(periodic: Periodic, runtime: Runtime) -> JobFactory:
+    async def run() -> None:
+        await periodic.run(runtime)
+
+    return run

@@ -22,7 +22,7 @@ from app.billing.report_routes import router as billing_reports_router
 from app.billing.routes import router as billing_router
 from app.errors import AppError, error_body
 from app.pages.routes import router as pages_router
-from app.quickbooks import jobs as quickbooks_jobs
+from app.quickbooks import jobs as quickbooks_jobs  # noqa: F401 - registers its jobs
 from app.quickbooks.invoice_routes import router as quickbooks_invoices_router
 from app.quickbooks.provider import QuickBooksAccounting
 from app.quickbooks.routes import router as quickbooks_router
@@ -111,8 +111,9 @@ def create_app(
             # Objects made while starting up live for ever: keep them out of the garbage
             # collector's way, which shortens its pauses (the latency tail) under load.
             gc.freeze()
-            worklog_jobs.start(runtime, periodic=run_periodic_jobs)
-            quickbooks_jobs.start(runtime, periodic=run_periodic_jobs)
+            worklog_jobs.start(runtime)
+            if run_periodic_jobs:
+                runtime.jobs.start_periodic(runtime)
             try:
                 yield
             finally:

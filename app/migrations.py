@@ -11,6 +11,8 @@ from alembic.config import Config
 from app.billing.models import FOREIGN_KEYS_AS_TRIGGERS
 from app.settings import PROJECT_ROOT
 
+JOB_QUEUE_PREFIX = "procrastinate"  # migration 0013's tables, procrastinate's own schema
+
 
 def alembic_config(database_url: str) -> Config:
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
@@ -33,6 +35,9 @@ def include_object_for(dialect: str) -> Callable[[Any, str | None, str, bool, An
     foreign keys PostgreSQL enforces with triggers are not expected there as constraints."""
 
     def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        table = getattr(getattr(obj, "table", None), "name", None) or ""
+        if (name or "").startswith(JOB_QUEUE_PREFIX) or table.startswith(JOB_QUEUE_PREFIX):
+            return False  # the job queue's schema is procrastinate's, not our models'
         return not (
             dialect == "postgresql"
             and type_ == "foreign_key_constraint"

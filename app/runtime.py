@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.cache import TTLCache
 from app.crypto import SecretBox
 from app.db import WriterLock, create_engine, create_session_factory
-from app.jobs import JobRunner
+from app.jobs import EmbeddedJobs, JobQueue
 from app.quickbooks.client import QuickBooksClient, QuickBooksEndpoints
 from app.settings import Settings
 from connect.install import InstallKeyStore
@@ -51,7 +51,7 @@ class Runtime:
     install_keys: InstallKeyStore
     http: httpx.AsyncClient
     jira: JiraClient
-    jobs: JobRunner
+    jobs: JobQueue
     quickbooks: QuickBooksClient
     # Write transactions take turns on SQLite (see WriterLock); a no-op on PostgreSQL.
     writer_lock: WriterLock
@@ -114,9 +114,17 @@ async def open_runtime(
     """`sleep` replaces the waits between retries (tests record them instead of waiting)."""
     engine = create_engine(settings.database_url)
     http = outbound_client(transport)
-    jobs = JobRunner()
+    jobs: JobQueue
+    queued = None
+    if settings.jobs == "worker":
+        from app.job_queue import QueuedJobs  # procrastinate: only when jobs are queued
+
+        jobs = queued = QueuedJobs(settings.database_url)
+        await queued.open()
+    else:
+        jobs = EmbeddedJobs()
     try:
-        yield Runtime(
+        runtime = Runtime(
             settings=settings,
             engine=engine,
             sessions=create_session_factory(engine),
@@ -128,6 +136,9 @@ async def open_runtime(
             quickbooks=quickbooks_client(settings, http, sleep or asyncio.sleep),
             writer_lock=WriterLock(settings.database_url),
         )
+        if queued is not None:
+            queued.bind(runtime)
+        yield runtime
     finally:
         await jobs.close()
         await http.aclose()

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     connect_allowed_jira_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     connect_all_js_url: str = "https://connect-cdn.atl-paas.net/all.js"
     auto_migrate: bool = True
+    # Where background jobs run: "embedded" (in each web process, the default) or "worker"
+    # (queued in PostgreSQL for `worklog360 worker` processes; see app.job_queue).
+    jobs: Literal["embedded", "worker"] = "embedded"
     data_dir: Path = Path("./data")
     log_level: str = "INFO"
     qbo: QuickBooksSettings = Field(default_factory=QuickBooksSettings)
@@ -128,6 +131,11 @@ class Settings(BaseSettings):
             problems.append(
                 "W360_DATABASE_URL must start with sqlite:/// or postgresql://, "
                 f"got {_redact_url(self.database_url)!r}."
+            )
+        if self.jobs == "worker" and not self.database_url.startswith(("postgresql:", "postgres:")):
+            problems.append(
+                "W360_JOBS=worker needs PostgreSQL (W360_DATABASE_URL=postgresql://…): the job "
+                "queue lives in the database. Leave W360_JOBS unset to run jobs in the app."
             )
         if self.is_production:
             if self.secret_key is None:

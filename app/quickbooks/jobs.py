@@ -14,17 +14,18 @@ import logging
 from datetime import timedelta
 
 from app.errors import AppError
+from app.jobs import CATALOG
 from app.quickbooks import changes, repository, service
 from app.quickbooks.tokens import refresh_now
 from app.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
-KEEP_ALIVE_EVERY_SECONDS = 3600.0
+KEEP_ALIVE_EVERY_SECONDS = 3600
 REFRESH_AFTER = timedelta(hours=20)
 # Webhooks bring changes within seconds; this sweep only catches what they missed, and
 # costs one metered call per company with synced invoices.
-CHANGES_EVERY_SECONDS = 3600.0
+CHANGES_EVERY_SECONDS = 3600
 
 
 async def keep_connections_alive(runtime: Runtime) -> int:
@@ -44,30 +45,26 @@ async def keep_connections_alive(runtime: Runtime) -> int:
     return refreshed
 
 
+CHANGES = "quickbooks-changes"
+
+
+@CATALOG.tenant_job(CHANGES)
+async def follow_tenant_changes(runtime: Runtime, tenant_id: int) -> None:
+    await changes.run_changes(runtime, tenant_id)
+
+
 async def request_changes(runtime: Runtime, tenant_id: int) -> None:
     """Read the tenant's company's changes soon; requests while a run is going make one
     more run, not one each."""
-
-    async def job() -> None:
-        await changes.run_changes(runtime, tenant_id)
-
-    runtime.jobs.submit(f"quickbooks-changes:{tenant_id}", job)
+    await runtime.jobs.request(runtime, CHANGES, tenant_id)
 
 
+@CATALOG.periodic_job("quickbooks-changes-all", every_seconds=CHANGES_EVERY_SECONDS)
 async def follow_all(runtime: Runtime) -> None:
     for tenant_id in await changes.tenants_to_follow(runtime):
         await request_changes(runtime, tenant_id)
 
 
-def start(runtime: Runtime, *, periodic: bool) -> None:
-    if not periodic:
-        return
-
-    async def keep_alive() -> None:
-        await keep_connections_alive(runtime)
-
-    async def follow() -> None:
-        await follow_all(runtime)
-
-    runtime.jobs.every(KEEP_ALIVE_EVERY_SECONDS, "quickbooks-keep-alive", keep_alive)
-    runtime.jobs.every(CHANGES_EVERY_SECONDS, "quickbooks-changes-all", follow)
+@CATALOG.periodic_job("quickbooks-keep-alive", every_seconds=KEEP_ALIVE_EVERY_SECONDS)
+async def keep_alive(runtime: Runtime) -> None:
+    await keep_connections_alive(runtime)

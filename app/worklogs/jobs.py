@@ -4,43 +4,53 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from app.jobs import CATALOG
 from app.runtime import Runtime
 from app.tenants.models import Tenant
 from app.worklogs.issues import resolve_issues, tenants_to_resolve
 from app.worklogs.sync import run_worklog_sync
 
-RECONCILE_EVERY_SECONDS = 300.0
+RECONCILE_EVERY_SECONDS = 300
 # Webhooks only store; issues they name are resolved by this sweep, so a burst of events is
 # one JQL search per tenant, not one per event.
-RESOLVE_ISSUES_EVERY_SECONDS = 2.0
+RESOLVE_ISSUES_EVERY_SECONDS = 2
+
+SYNC = "worklog-sync"
+RESOLVE = "resolve-issues"
 
 
-# The request_* functions are async only so that Starlette runs them on the event loop when
-# they are handed over as background tasks (it runs plain functions in a thread pool).
+@CATALOG.tenant_job(SYNC)
+async def sync_tenant(runtime: Runtime, tenant_id: int) -> None:
+    await run_worklog_sync(runtime, tenant_id)
+    # Issues Jira could not resolve inside the run are retried by the resolver.
+    await resolve_issues(runtime, tenant_id)
+
+
+@CATALOG.tenant_job(RESOLVE)
+async def resolve_tenant_issues(runtime: Runtime, tenant_id: int) -> None:
+    await resolve_issues(runtime, tenant_id)
+
+
+# The request_* functions are async so that Starlette runs them on the event loop when they
+# are handed over as background tasks (it runs plain functions in a thread pool).
 
 
 async def request_sync(runtime: Runtime, tenant_id: int) -> None:
-    async def job() -> None:
-        await run_worklog_sync(runtime, tenant_id)
-        # Issues Jira could not resolve inside the run are retried by the resolver.
-        await resolve_issues(runtime, tenant_id)
-
-    runtime.jobs.submit(f"worklog-sync:{tenant_id}", job)
+    await runtime.jobs.request(runtime, SYNC, tenant_id)
 
 
 async def request_issue_resolution(runtime: Runtime, tenant_id: int) -> None:
-    async def job() -> None:
-        await resolve_issues(runtime, tenant_id)
-
-    runtime.jobs.submit(f"resolve-issues:{tenant_id}", job)
+    await runtime.jobs.request(runtime, RESOLVE, tenant_id)
 
 
+@CATALOG.periodic_job("resolve-issues-all", every_seconds=RESOLVE_ISSUES_EVERY_SECONDS)
 async def resolve_pending_issues(runtime: Runtime) -> None:
     """Periodic: every tenant with issues still to look up gets one resolution job."""
     for tenant_id in await tenants_to_resolve(runtime):
         await request_issue_resolution(runtime, tenant_id)
 
 
+@CATALOG.periodic_job("reconcile-all", every_seconds=RECONCILE_EVERY_SECONDS)
 async def reconcile_all(runtime: Runtime) -> None:
     """Periodic: every active tenant's mirror is brought level with Jira."""
     async with runtime.sessions() as session:
@@ -55,24 +65,10 @@ async def reconcile_all(runtime: Runtime) -> None:
         await request_sync(runtime, tenant_id)
 
 
-def start(runtime: Runtime, *, periodic: bool) -> None:
-    """Wire the mirror into a running app: backfill when a site enables the app, and the
-    periodic reconciliation."""
+def start(runtime: Runtime) -> None:
+    """Wire the mirror into a running app: backfill when a site enables the app."""
 
     async def on_enabled(tenant_id: int) -> None:
         await request_sync(runtime, tenant_id)
 
     runtime.tenant_hooks.enabled.append(on_enabled)
-    if periodic:
-        _schedule_periodic(runtime)
-
-
-def _schedule_periodic(runtime: Runtime) -> None:
-    async def reconcile() -> None:
-        await reconcile_all(runtime)
-
-    async def resolve() -> None:
-        await resolve_pending_issues(runtime)
-
-    runtime.jobs.every(RECONCILE_EVERY_SECONDS, "reconcile-all", reconcile)
-    runtime.jobs.every(RESOLVE_ISSUES_EVERY_SECONDS, "resolve-issues-all", resolve)

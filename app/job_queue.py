@@ -1,0 +1,115 @@
+"""Background jobs queued in PostgreSQL (procrastinate), for many instances (`W360_JOBS=worker`).
+
+Web processes only put jobs in the queue; `worklog360 worker` processes take them and run
+the same job functions the embedded runner runs (`app.jobs.CATALOG`).
+
+* A tenant's job is one procrastinate task, `worklog360.tenant_job(name, tenant_id)`,
+  deferred with `queueing_lock` and `lock` both set to "name:tenant": at most one such job
+  waits and at most one runs at a time, so a burst of webhooks makes one follow-up run,
+  as in the embedded runner, whichever process received them.
+* Each periodic job is a procrastinate periodic task; procrastinate defers it once per
+  tick whatever the number of workers.
+
+The queue's tables are procrastinate's own schema, created by migration 0013.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+import procrastinate
+from procrastinate.exceptions import AlreadyEnqueued
+
+from app.jobs import CATALOG, Periodic, Runtime
+
+logger = logging.getLogger(__name__)
+
+TENANT_TASK = "worklog360.tenant_job"
+PERIODIC_TASK = "worklog360.periodic."
+
+
+def conninfo(database_url: str) -> str:
+    """libpq's connection string for the app's `postgresql://…` URL (any `+driver` off)."""
+    scheme, rest = database_url.split("://", 1)
+    return f"postgresql://{rest}" if scheme.startswith(("postgresql", "postgres")) else database_url
+
+
+def cron_every(seconds: int) -> str:
+    """A procrastinate cron line (seconds in a sixth column) for `every N seconds`."""
+    if seconds < 60 and 60 % seconds == 0:
+        return f"* * * * * */{seconds}"
+    if seconds % 60 == 0 and seconds < 3600 and 60 % (seconds // 60) == 0:
+        return f"*/{seconds // 60} * * * *"
+    if seconds % 3600 == 0 and 24 % (seconds // 3600) == 0:
+        return f"0 */{seconds // 3600} * * *"
+    raise ValueError(f"no cron line runs every {seconds} seconds evenly")
+
+
+class QueuedJobs:
+    """`app.jobs.JobQueue` on procrastinate. Built before the runtime exists (the runtime
+    holds it), so the runtime is bound afterwards, for the tasks a worker runs."""
+
+    def __init__(self, database_url: str) -> None:
+        self._runtime: Runtime | None = None
+        self.app = procrastinate.App(
+            connector=procrastinate.PsycopgConnector(conninfo=conninfo(database_url))
+        )
+        self.app.task(name=TENANT_TASK)(self._run_tenant_job)
+        for periodic in CATALOG.periodic.values():
+            self._add_periodic(periodic)
+        self._open = False
+
+    def bind(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    async def open(self) -> None:
+        await self.app.open_async()
+        self._open = True
+
+    async def request(self, runtime: Runtime, name: str, tenant_id: int) -> None:
+        if name not in CATALOG.tenant_jobs:
+            raise KeyError(f"no background job named {name!r}")
+        key = f"{name}:{tenant_id}"
+        task = self.app.tasks[TENANT_TASK]
+        # AlreadyEnqueued: one is waiting already, and will see all this request wanted.
+        with contextlib.suppress(AlreadyEnqueued):
+            await task.configure(lock=key, queueing_lock=key).defer_async(
+                name=name, tenant_id=tenant_id
+            )
+
+    def start_periodic(self, runtime: Runtime) -> None:
+        """Nothing to start in a web process: the workers defer the periodic jobs."""
+
+    async def drain(self) -> None:
+        """A web process runs no job, so has none to wait for."""
+
+    async def close(self) -> None:
+        if self._open:
+            await self.app.close_async()
+            self._open = False
+
+    async def work(self, *, concurrency: int = 4, wait: bool = True) -> None:
+        """Run jobs from the queue (`worklog360 worker`); `wait=False` returns once the
+        queue is empty (tests, one-off catch-up)."""
+        await self.app.run_worker_async(
+            concurrency=concurrency, wait=wait, install_signal_handlers=wait
+        )
+
+    def _runtime_or_fail(self) -> Runtime:
+        if self._runtime is None:
+            raise RuntimeError("the job queue was not bound to a runtime")
+        return self._runtime
+
+    async def _run_tenant_job(self, name: str, tenant_id: int) -> None:
+        await CATALOG.tenant_jobs[name](self._runtime_or_fail(), tenant_id)
+
+    def _add_periodic(self, periodic: Periodic) -> None:
+        async def run(timestamp: int) -> None:
+            await periodic.run(self._runtime_or_fail())
+
+        task: Any = self.app.task(name=PERIODIC_TASK + periodic.name, queueing_lock=periodic.name)
+        self.app.periodic(cron=cron_every(periodic.every_seconds), periodic_id=periodic.name)(
+            task(run)
+        )

@@ -1,0 +1,125 @@
+"""Background jobs queued in PostgreSQL for `worklog360 worker` (W360_JOBS=worker).
+
+The queue is PostgreSQL's by design, so the queue's own tests use a PostgreSQL database of
+their own whatever W360_TEST_BACKENDS says; the refusals on SQLite need none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from app import cli, migrations
+from app.job_queue import PERIODIC_TASK, TENANT_TASK, QueuedJobs, conninfo, cron_every
+from app.jobs import CATALOG
+from app.settings import Settings, SettingsError
+from app.worklogs import jobs as worklog_jobs
+from tests.conftest import _create_postgres_database, _drop_postgres_database
+from tests.support.world import World, jira_world
+
+
+@pytest.fixture(scope="module")
+def queue_database_url() -> Iterator[str]:
+    name, url = _create_postgres_database()
+    try:
+        migrations.upgrade(url)
+        yield url
+    finally:
+        _drop_postgres_database(name)
+
+
+@pytest.fixture
+async def world(queue_database_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    async with jira_world(queue_database_url, tmp_path, jobs="worker") as world:
+        yield world
+    with psycopg.connect(queue_database_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE tenants, procrastinate_jobs CASCADE")
+
+
+def queued(url: str) -> list[tuple[str, str, dict[str, object]]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT task_name, status::text, args FROM procrastinate_jobs ORDER BY id"
+        ).fetchall()
+    return [(task, status, args) for task, status, args in rows]
+
+
+def test_the_queue_needs_postgresql(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/w.db", jobs="worker")
+    with pytest.raises(SettingsError, match="W360_JOBS=worker needs PostgreSQL"):
+        settings.check()
+
+
+def test_the_worker_command_refuses_without_the_queue(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("W360_DATABASE_URL", f"sqlite:///{tmp_path}/w.db")
+    monkeypatch.delenv("W360_JOBS", raising=False)
+    assert cli.main(["worker"]) == 2
+    assert "set W360_JOBS=worker" in capsys.readouterr().err
+    monkeypatch.setenv("W360_JOBS", "worker")
+    assert cli.main(["worker"]) == 2
+    assert "needs PostgreSQL" in capsys.readouterr().err
+
+
+def test_periodic_jobs_become_cron_lines() -> None:
+    assert cron_every(2) == "* * * * * */2"
+    assert cron_every(300) == "*/5 * * * *"
+    assert cron_every(3600) == "0 */1 * * *"
+    with pytest.raises(ValueError, match="every 7 seconds"):
+        cron_every(7)
+    assert conninfo("postgresql+psycopg://u@h:5432/d") == "postgresql://u@h:5432/d"
+
+
+async def test_web_processes_queue_jobs_and_a_worker_runs_them(
+    world: World, queue_database_url: str
+) -> None:
+    """Enabling the app asks for a backfill: the web process queues it and runs nothing;
+    a burst of the same request waits as one job; a worker then mirrors the site."""
+    world.site.add_project("ALPHA", "Alpha")
+    world.site.add_worklog(
+        world.site.add_issue("ALPHA", "Build it").id,
+        "user-1",
+        started="2026-11-02T09:00:00.000+0000",
+        time_spent_seconds=3600,
+        notify=False,
+    )
+    world.jira.clock.advance(61)  # Jira lists changes older than a minute
+    await world.install()
+    jobs = world.runtime.jobs
+    assert isinstance(jobs, QueuedJobs)
+    [(task, status, args)] = queued(queue_database_url)
+    assert (task, status, args["name"]) == (TENANT_TASK, "todo", worklog_jobs.SYNC)
+    tenant_id = int(str(args["tenant_id"]))
+    for _ in range(5):
+        await worklog_jobs.request_sync(world.runtime, tenant_id)
+    assert len(queued(queue_database_url)) == 1
+    listed = await world.api("GET", "/api/worklogs")
+    assert listed.json()["items"] == []  # nothing ran in the web process
+
+    await jobs.work(concurrency=1, wait=False)
+
+    assert {status for _, status, _ in queued(queue_database_url)} == {"succeeded"}
+    listed = await world.api("GET", "/api/worklogs")
+    assert [item["hours"] for item in listed.json()["items"]] == ["1.00"]
+
+
+async def test_every_periodic_job_is_scheduled_by_the_workers(world: World) -> None:
+    jobs = world.runtime.jobs
+    assert isinstance(jobs, QueuedJobs)
+    scheduled = {
+        periodic.task.name: periodic.cron
+        for periodic in jobs.app.periodic_registry.periodic_tasks.values()
+    }
+    assert scheduled == {
+        PERIODIC_TASK + job.name: cron_every(job.every_seconds) for job in CATALOG.periodic.values()
+    }
+    assert set(CATALOG.periodic) == {
+        "reconcile-all",
+        "resolve-issues-all",
+        "quickbooks-changes-all",
+        "quickbooks-keep-alive",
+    }
