@@ -4,6 +4,8 @@ reaches the database; each runs `--concurrency` jobs at once."""
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 
 from app import migrations
@@ -26,6 +28,9 @@ async def run_worker(
 ) -> None:
     """`wait=False` returns once the queue is empty (tests, a one-off catch-up)."""
     require_queue(settings)
+    # procrastinate logs every job it starts and ends (a sweep every 2 s): its warnings and
+    # errors are enough; the jobs log what they do themselves.
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)
     async with open_runtime(settings, transport=transport) as runtime:
         assert isinstance(runtime.jobs, QueuedJobs)
         await runtime.jobs.work(concurrency=concurrency, wait=wait)
