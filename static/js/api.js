@@ -133,13 +133,15 @@
     return box;
   }
 
-  function showError(container, error, title) {
+  /* `options.markFields: false` when the caller marks the fields a 422 names itself (an
+     editor of many rows, where "0.hourly_rate" means one input, not every one so named). */
+  function showError(container, error, title, options) {
     var step = nextStep(error);
     var text = (error && error.message) || String(error);
     var extra = step ? h("p", { class: "next-step", text: step }) : null;
     var box = message(container, "error", title || "That didn't work", text, extra);
     if (error && error.code) box.setAttribute("data-error-code", error.code);
-    markInvalidFields(error);
+    if (!options || options.markFields !== false) markInvalidFields(error);
     return box;
   }
 

@@ -1,4 +1,5 @@
-/* Budgets: list, create/edit, and a budget's detail: live figures, burn chart, rate card. */
+/* Budgets: list, create/edit/delete, and a budget's detail: live figures, burn chart, rate
+   changes, rate card. */
 (function () {
   "use strict";
   var api = W360.api, ui = W360.ui, fmt = W360.fmt, h = ui.h;
@@ -6,6 +7,7 @@
   var pageStatus = $("page-status");
   var state = { budgets: [], clients: {}, people: [], current: null, editing: null };
   var KINDS = { time_and_materials: "Time and materials", retainer: "Retainer" };
+  var rateChanges = W360.rateChanges.create($("rate-changes"), { id: "budget-rate-changes", describedBy: "rate-changes-help" });
 
   function clientOf(budget) { return state.clients[budget.client_id] || { name: "Client " + budget.client_id, currency: "" }; }
 
@@ -207,11 +209,48 @@
     $("rates-empty").hidden = rates.items.length > 0;
   }
 
+  /* The budget's rate today, with the change it comes from and the next one to come. */
+  function rateText(budget, changes) {
+    var currency = clientOf(budget).currency, today = fmt.isoDay(new Date());
+    var now = W360.rateChanges.rateOn(budget.hourly_rate, changes, today);
+    var upcoming = changes.filter(function (c) { return c.effective_from > today; })[0];
+    var parts = [];
+    if (now.rate) parts.push(fmt.money(now.rate, currency) + " an hour" + (now.since ? " since " + fmt.day(now.since) : ""));
+    if (upcoming) parts.push(fmt.money(upcoming.hourly_rate, currency) + " an hour from " + fmt.day(upcoming.effective_from));
+    return parts.join(" · ");
+  }
+
+  function renderMeta(budget, changes) {
+    var rate = rateText(budget, changes);
+    $("detail-meta").textContent = clientOf(budget).name + " · " + (KINDS[budget.kind] || budget.kind) + " · " +
+      budget.project_keys.join(", ") + " · " + period(budget) + (rate ? " · " + rate : "");
+  }
+
+  function loadRateChanges(budget) {
+    var currency = clientOf(budget).currency;
+    return rateChanges.load({
+      path: "/api/budgets/" + budget.id + "/rate-changes",
+      currency: currency,
+      subject: budget.name,
+      base: budget.hourly_rate
+        ? "Before the first change, the budget's hourly rate applies: " + fmt.money(budget.hourly_rate, currency) + " an hour."
+        : "Before the first change, the client's rate applies: this budget has no hourly rate of its own.",
+      empty: "No rate changes: the budget bills at " + (budget.hourly_rate ? "its hourly rate" : "the client's rate") + " whatever the date.",
+      onChange: function (changes) { if (state.current === budget) renderMeta(budget, changes); },
+      onSaved: function () {
+        return api.get("/api/budgets/" + budget.id + "/burn").then(function (burn) {
+          if (state.current === budget) { renderStats(budget, burn); renderBurn(burn); }
+        });
+      },
+    });
+  }
+
   function showDetail(budgetId) {
     var budget = state.budgets.find(function (b) { return String(b.id) === String(budgetId); });
     $("budget-list").hidden = true;
     $("budget-detail").hidden = false;
     closeEditor();
+    ui.clear($("budget-confirm"));
     ui.clear($("detail-status"));
     ui.clear($("rates-status"));
     ui.loading($("burn"), "Loading the burn chart…");
@@ -225,12 +264,11 @@
       state.current = budget;
       state.people = answers[3].people;
       $("detail-title").textContent = budget.name;
-      $("detail-meta").textContent = clientOf(budget).name + " · " + (KINDS[budget.kind] || budget.kind) + " · " +
-        budget.project_keys.join(", ") + " · " + period(budget) +
-        (budget.hourly_rate ? " · " + fmt.money(budget.hourly_rate, clientOf(budget).currency) + " an hour" : "");
+      renderMeta(budget, []);
       renderStats(budget, answers[1]);
       renderBurn(answers[1]);
       renderRates(answers[2]);
+      loadRateChanges(budget);
       $("detail-title").focus();
     }).catch(function (error) {
       ui.clear($("burn"));
@@ -243,6 +281,55 @@
     $("budget-list").hidden = false;
     state.current = null;
     return loadList();
+  }
+
+  /* --- delete ------------------------------------------------------------------------------- */
+
+  function confirmDelete() {
+    var budget = state.current;
+    if (!budget) return;
+    var holder = ui.clear($("budget-confirm"));
+    var yes = h("button", { type: "button", class: "btn btn-danger", id: "confirm-delete-budget" }, "Delete budget");
+    var no = h("button", { type: "button", class: "btn btn-subtle" }, "Keep budget");
+    var box = h("div", { class: "confirm danger", role: "alertdialog", "aria-modal": "false",
+      "aria-labelledby": "budget-confirm-title", "aria-describedby": "budget-confirm-text" },
+      h("h3", { id: "budget-confirm-title" }, "Delete " + budget.name + "?"),
+      h("div", { id: "budget-confirm-text" },
+        h("p", null, "The budget goes with its projects, its rate card and its rate changes. Worklogs assigned to it by hand " +
+          "fall back into whichever budget matches their project and day, or none."),
+        h("p", null, "A budget that invoices were made from, even a draft, cannot be deleted.")),
+      h("div", { class: "button-group" }, yes, no));
+    holder.appendChild(box);
+    function dismiss() { ui.clear(holder); $("delete-budget").focus(); }
+    box.addEventListener("keydown", function (e) { if (e.key === "Escape") { e.preventDefault(); dismiss(); } });
+    no.addEventListener("click", dismiss);
+    yes.addEventListener("click", function () {
+      ui.clear($("detail-status"));
+      ui.busy(yes, "Deleting…", function () {
+        return api.del("/api/budgets/" + budget.id).then(function () {
+          ui.clear(holder);
+          return showList().then(function () {
+            ui.showSuccess(pageStatus, "Budget deleted", budget.name + " was deleted, with its projects, rate card and rate changes.");
+            ui.flag("success", "Budget deleted", budget.name);
+            $("new-budget").focus();
+          });
+        }).catch(function (error) {
+          ui.clear(holder);
+          if (error.code === "budget_has_invoices") {
+            var box = ui.message($("detail-status"), "error", budget.name + " was not deleted", error.message,
+              h("button", { type: "button", class: "btn btn-compact", onclick: function () {
+                W360.page.go(W360.page.modules.invoices, { budget_id: budget.id });
+              } }, "Show its invoices"));
+            box.setAttribute("data-error-code", error.code);
+          } else {
+            ui.showError($("detail-status"), error, budget.name + " was not deleted");
+          }
+          $("delete-budget").focus();
+        });
+      });
+    });
+    box.scrollIntoView({ block: "nearest" });
+    yes.focus();
   }
 
   $("rates-form").addEventListener("submit", function (event) {
@@ -272,6 +359,7 @@
   $("add-rate").addEventListener("click", function () { addRateRow(null).querySelector("select").focus(); });
   $("back-to-list").addEventListener("click", function () { showList().then(function () { $("new-budget").focus(); }); });
   $("edit-budget").addEventListener("click", function () { openEditor(state.current); });
+  $("delete-budget").addEventListener("click", confirmDelete);
   $("show-worklogs").addEventListener("click", function () {
     W360.page.go(W360.page.modules.worklogs, { budget_id: state.current.id });
   });

@@ -1,4 +1,5 @@
-/* Manage → Clients: list, create, edit, delete. The QuickBooks part is a slot (see below). */
+/* Manage → Clients: list, create, edit (with the client's rate changes), delete. The
+   QuickBooks part is a slot (see below). */
 (function () {
   "use strict";
   var api = W360.api, ui = W360.ui, fmt = W360.fmt, h = ui.h;
@@ -6,6 +7,7 @@
   var pageStatus = $("page-status"), formStatus = $("client-form-status");
   var clients = [];
   var editing = null; // the client being edited, or null when creating
+  var rateChanges = W360.rateChanges.create($("client-rate-changes"), { id: "client-rate-changes", describedBy: "client-rate-changes-help" });
 
   function quickbooksCell(client) {
     if (client.quickbooks) {
@@ -103,6 +105,18 @@
       if (window.W360.slots && typeof window.W360.slots.clientQuickBooks === "function") {
         window.W360.slots.clientQuickBooks(qbo, client);
       }
+    }
+    $("client-rate-changes-section").hidden = !client;
+    if (client) {
+      rateChanges.load({
+        path: "/api/clients/" + client.id + "/rate-changes",
+        currency: client.currency,
+        subject: client.name,
+        base: client.hourly_rate
+          ? "Before the first change, the client's hourly rate applies: " + fmt.money(client.hourly_rate, client.currency) + " an hour."
+          : "Before the first change, the site's default rate in Settings applies: this client has no hourly rate of its own.",
+        empty: "No rate changes: the client bills at " + (client.hourly_rate ? "its hourly rate" : "the site's default rate") + " whatever the date.",
+      });
     }
     $("client-editor").hidden = false;
     $("new-client").setAttribute("aria-expanded", "true");

@@ -1,13 +1,22 @@
-/* Settings → Integrations: billing settings form; the QuickBooks connection is a slot. */
+/* Settings → Integrations: billing settings form, the default rate's changes; the QuickBooks
+   connection is a slot. */
 (function () {
   "use strict";
-  var api = W360.api, ui = W360.ui;
+  var api = W360.api, ui = W360.ui, fmt = W360.fmt;
   var $ = function (id) { return document.getElementById(id); };
   var form = $("settings-form"), status = $("settings-status");
   var FIELDS = ["invoice_number_prefix", "next_invoice_number", "rounding_mode", "rounding_minutes",
     "default_hourly_rate", "default_due_days", "billing_group"];
   var NUMBERS = { next_invoice_number: true, rounding_minutes: true, default_due_days: true };
   var saved = null;
+  var rateChanges = W360.rateChanges.create($("site-rate-changes"), { id: "site-rate-changes", describedBy: "rate-changes-help" });
+
+  /* The site's default rate has no currency: each client's invoices are in the client's own. */
+  function baseText(settings) {
+    return settings.default_hourly_rate
+      ? "Before the first change, the default hourly rate above applies: " + fmt.money(settings.default_hourly_rate) + " an hour."
+      : "Before the first change there is no default rate: the default hourly rate above is empty.";
+  }
 
   function fill(settings) {
     saved = settings;
@@ -17,6 +26,7 @@
       form[name].removeAttribute("aria-invalid");
     });
     preview();
+    rateChanges.setBase(baseText(settings));
   }
 
   function preview() {
@@ -71,6 +81,13 @@
   api.get("/api/settings").then(function (settings) {
     ui.clear(status);
     fill(settings);
+    return rateChanges.load({
+      path: "/api/settings/rate-changes",
+      currency: "",
+      subject: "the default hourly rate",
+      base: baseText(settings),
+      empty: "No rate changes: the default hourly rate applies whatever the date.",
+    });
   }).catch(function (error) { ui.showError(status, error, "Settings could not be loaded"); });
 
   window.W360.slots = window.W360.slots || {};
