@@ -2,9 +2,10 @@
 caps. What the Budgets page draws as its burn chart.
 
 One grouped query does the heavy lifting: billed seconds (the tenant's rounding applied to
-each worklog on its own, in SQL integer arithmetic) summed per work day, person and
-per-worklog rate override. The rate rule then prices each group in Python, exactly as the
-worklog list does, so the chart and the list never disagree about a rate.
+each worklog on its own, in SQL integer arithmetic; an invoiced worklog's as invoiced)
+summed per work day, person and fixed rate (the invoiced rate, else the worklog's own
+override). The rate rule then prices the rest in Python, exactly as the worklog list does,
+so the chart and the list never disagree about a rate.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing import repository, service
-from app.billing.models import WorklogAssignment, WorklogRateOverride
+from app.billing.line_builder import cents, from_cents
+from app.billing.models import InvoiceWorklog, WorklogAssignment, WorklogRateOverride
 from app.billing.money import RoundingMode, line_amount, money
 from app.quantities import hours
 from app.timeutil import utc_now
@@ -69,15 +71,25 @@ def _billed_seconds_sql(rounding_minutes: int, mode: RoundingMode) -> Any:
 async def _daily_groups(
     session: AsyncSession, tenant_id: int, budget_id: int, billed: Any
 ) -> list[tuple[date, str, Decimal | None, int, int]]:
-    """(work day, person, override rate, seconds logged, billed seconds if billable)."""
+    """(work day, person, the rate the work is fixed at, seconds logged, billed seconds if
+    billable). An invoiced worklog is fixed at what its invoice bills (rate and rounded
+    seconds, whatever the rates and rounding are now); else its own override, if any."""
     effective = repository.effective_budget_id()
+    invoiced = InvoiceWorklog.worklog_id.is_not(None)
+    fixed_rate = cents(func.coalesce(InvoiceWorklog.rate, WorklogRateOverride.hourly_rate))
     query = (
         select(
             Worklog.started_on,
             Worklog.author_account_id,
-            WorklogRateOverride.hourly_rate,
+            fixed_rate,
             func.sum(Worklog.time_spent_seconds),
-            func.sum(case((Worklog.billable.is_(True), billed), else_=0)),
+            func.sum(
+                case(
+                    (invoiced, InvoiceWorklog.billed_seconds),
+                    (Worklog.billable.is_(True), billed),
+                    else_=0,
+                )
+            ),
         )
         .select_from(Worklog)
         .join(
@@ -92,16 +104,23 @@ async def _daily_groups(
                 WorklogRateOverride.worklog_id == Worklog.id,
             ),
         )
+        .outerjoin(
+            InvoiceWorklog,
+            and_(
+                InvoiceWorklog.tenant_id == Worklog.tenant_id,
+                InvoiceWorklog.worklog_id == Worklog.id,
+            ),
+        )
         .where(
             Worklog.tenant_id == tenant_id,
             Worklog.deleted_in_jira_at.is_(None),
             effective == budget_id,
         )
-        .group_by(Worklog.started_on, Worklog.author_account_id, WorklogRateOverride.hourly_rate)
+        .group_by(Worklog.started_on, Worklog.author_account_id, fixed_rate)
     )
     rows = (await session.execute(query)).all()
     return [
-        (day, person, rate, int(logged or 0), int(billed or 0))
+        (day, person, from_cents(rate), int(logged or 0), int(billed or 0))
         for day, person, rate, logged, billed in rows
     ]
 
@@ -129,10 +148,10 @@ async def budget_burn(session: AsyncSession, tenant_id: int, budget_id: int) -> 
     billed_by_day: dict[date, int] = defaultdict(int)
     amount_by_day: dict[date, Decimal] = defaultdict(Decimal)
     unpriced_seconds = 0
-    for day, person, override, logged, billed_seconds in groups:
+    for day, person, fixed, logged, billed_seconds in groups:
         logged_by_day[day] += logged
         billed_by_day[day] += billed_seconds
-        rate = override
+        rate = fixed
         if rate is None:
             rate, _ = book.resolve(_NO_WORKLOG, budget_id, person, day)
         if rate is None:

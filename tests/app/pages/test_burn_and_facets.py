@@ -72,6 +72,26 @@ async def test_burn_prices_like_the_rate_rule_and_rounds_like_invoices(world: Wo
     assert figures["hours_logged"] == "2.00"
 
 
+async def test_invoiced_work_burns_what_its_invoice_bills(world: World) -> None:
+    """Rates and rounding changed after invoicing reach only the work not invoiced."""
+    budget = await make_budget(world, hourly_rate="100.00")
+    payload = {"period_start": "2026-11-01", "period_end": "2026-11-10"}
+    draft = await world.api("POST", f"/api/budgets/{budget}/invoices", json=payload)
+    assert draft.status_code == 201, draft.text  # Nov 1: 0.50 h at 100
+    later = {"rounding_mode": "up", "rounding_minutes": 60}
+    assert (await world.api("PATCH", "/api/settings", json=later)).status_code == 200
+    raised = {"hourly_rate": "300.00"}
+    assert (await world.api("PATCH", f"/api/budgets/{budget}", json=raised)).status_code == 200
+
+    figures = await burn(world, budget)
+
+    # Nov 1 as invoiced (0.50 h at 100); Nov 15 by today's rules (1.50 h billed as 2 h at 300).
+    assert on(figures, "2026-11-01")["billable_hours"] == "0.50"
+    assert on(figures, "2026-11-01")["amount"] == "50.00"
+    assert on(figures, "2026-11-15")["billable_hours"] == "2.50"
+    assert on(figures, "2026-11-15")["amount"] == "650.00"
+
+
 async def test_non_billable_work_burns_hours_but_no_money(world: World) -> None:
     budget = await make_budget(world, hourly_rate="100.00")
     nov15 = next(w.id for w in world.site.worklogs.values() if w.time_spent_seconds == 5400)
