@@ -14,8 +14,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from app.billing.lock_triggers import LOCKED_MESSAGE, sqlite_child_lock_triggers
-
 
 revision: str = '0007'
 down_revision: str | None = '0006'
@@ -117,7 +115,7 @@ def downgrade() -> None:
     op.drop_table('invoices')
 
 
-_MESSAGE = LOCKED_MESSAGE
+_MESSAGE = "invoice_locked: a finalized invoice cannot be changed"
 _CHILDREN = ("invoice_lines", "invoice_worklogs")
 _TRANSITION = {"INSERT": "NEW TABLE AS changed", "UPDATE": "OLD TABLE AS changed",
                "DELETE": "OLD TABLE AS changed"}
@@ -184,8 +182,16 @@ def _create_sqlite_triggers() -> None:
             f"BEGIN SELECT RAISE(ABORT, '{_MESSAGE}'); END"
         )
     for table in _CHILDREN:
-        for statement in sqlite_child_lock_triggers(table):
-            op.execute(statement)
+        for event, row in (("INSERT", "NEW"), ("UPDATE", "OLD"), ("DELETE", "OLD")):
+            finalized = (
+                f"(SELECT status FROM invoices i WHERE i.tenant_id = {row}.tenant_id "
+                f"AND i.id = {row}.invoice_id) = 'finalized'"
+            )
+            op.execute(
+                f"CREATE TRIGGER {table}_locked_{event.lower()} BEFORE {event} ON {table} "
+                f"FOR EACH ROW WHEN {finalized} AND {tenant_exists.format(row=row)} "
+                f"BEGIN SELECT RAISE(ABORT, '{_MESSAGE}'); END"
+            )
 
 
 def _drop_lock_triggers() -> None:

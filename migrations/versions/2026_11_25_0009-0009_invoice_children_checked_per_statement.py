@@ -22,8 +22,6 @@ from typing import Any
 
 from alembic import op
 
-from app.billing.lock_triggers import sqlite_child_lock_triggers
-
 
 revision: str = '0009'
 down_revision: str | None = '0008'
@@ -120,6 +118,7 @@ def downgrade() -> None:
 
 
 _TENANT_ID = "uq_invoice_lines_tenant_id_id"
+_LOCKED = "invoice_locked: a finalized invoice cannot be changed"
 
 
 def _change_lines_table(change: Callable[[Any], None]) -> None:
@@ -127,6 +126,17 @@ def _change_lines_table(change: Callable[[Any], None]) -> None:
     triggers of migration 0007 are made again, the same."""
     with op.batch_alter_table("invoice_lines") as batch:
         change(batch)
-    if op.get_bind().dialect.name != "postgresql":
-        for statement in sqlite_child_lock_triggers("invoice_lines"):
-            op.execute(statement)
+    if op.get_bind().dialect.name == "postgresql":
+        return
+    tenant_exists = "EXISTS (SELECT 1 FROM tenants t WHERE t.id = {row}.tenant_id)"
+    for event, row in (("INSERT", "NEW"), ("UPDATE", "OLD"), ("DELETE", "OLD")):
+        finalized = (
+            f"(SELECT status FROM invoices i WHERE i.tenant_id = {row}.tenant_id "
+            f"AND i.id = {row}.invoice_id) = 'finalized'"
+        )
+        op.execute(f"DROP TRIGGER IF EXISTS invoice_lines_locked_{event.lower()}")
+        op.execute(
+            f"CREATE TRIGGER invoice_lines_locked_{event.lower()} BEFORE {event} ON invoice_lines "
+            f"FOR EACH ROW WHEN {finalized} AND {tenant_exists.format(row=row)} "
+            f"BEGIN SELECT RAISE(ABORT, '{_LOCKED}'); END"
+        )

@@ -15,8 +15,6 @@ from typing import Any
 
 from alembic import op
 
-from app.billing.lock_triggers import sqlite_child_lock_triggers
-
 
 revision: str = '0010'
 down_revision: str | None = '0009'
@@ -24,6 +22,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _GROUP = "uq_invoice_lines_tenant_id_invoice_id_group_key_source_rate"
+_LOCKED = "invoice_locked: a finalized invoice cannot be changed"
 
 
 def upgrade() -> None:
@@ -40,9 +39,21 @@ def downgrade() -> None:
 
 def _change_lines_table(change: Callable[[Any], None]) -> None:
     """SQLite rebuilds the table for this, and its triggers go with the old one: the lock
-    triggers are made again, the same."""
+    triggers of migration 0007 are made again, the same (as in 0009: a migration is a
+    snapshot and imports no app code)."""
     with op.batch_alter_table("invoice_lines") as batch:
         change(batch)
-    if op.get_bind().dialect.name != "postgresql":
-        for statement in sqlite_child_lock_triggers("invoice_lines"):
-            op.execute(statement)
+    if op.get_bind().dialect.name == "postgresql":
+        return
+    tenant_exists = "EXISTS (SELECT 1 FROM tenants t WHERE t.id = {row}.tenant_id)"
+    for event, row in (("INSERT", "NEW"), ("UPDATE", "OLD"), ("DELETE", "OLD")):
+        finalized = (
+            f"(SELECT status FROM invoices i WHERE i.tenant_id = {row}.tenant_id "
+            f"AND i.id = {row}.invoice_id) = 'finalized'"
+        )
+        op.execute(f"DROP TRIGGER IF EXISTS invoice_lines_locked_{event.lower()}")
+        op.execute(
+            f"CREATE TRIGGER invoice_lines_locked_{event.lower()} BEFORE {event} ON invoice_lines "
+            f"FOR EACH ROW WHEN {finalized} AND {tenant_exists.format(row=row)} "
+            f"BEGIN SELECT RAISE(ABORT, '{_LOCKED}'); END"
+        )

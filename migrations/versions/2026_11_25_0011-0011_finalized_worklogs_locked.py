@@ -17,13 +17,12 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from app.billing.lock_triggers import LOCKED_MESSAGE
-
 revision: str = '0011'
 down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+LOCKED_MESSAGE = "invoice_locked: a finalized invoice cannot be changed"
 _BILLING = ("worklog_assignments", "worklog_rate_overrides")
 _EVENTS = {"INSERT": "NEW", "UPDATE": "OLD", "DELETE": "OLD"}
 # On a finalized invoice, and the tenant not being deleted.

@@ -1,9 +1,10 @@
 """The background job queue's tables on PostgreSQL (procrastinate's schema).
 
 Web processes with `W360_JOBS=worker` queue jobs here and `worklog360 worker` processes run
-them (app.job_queue). The schema is procrastinate's own, as the pinned version (3.10.0)
-ships it; a later procrastinate version comes with a migration applying its own migration
-scripts. SQLite has no queue: it always runs jobs in the app.
+them (app.job_queue). The schema is procrastinate's own, frozen here as version 3.10.0
+(the pinned one) ships it: migrations/sql/procrastinate-3.10.0-schema.sql. Upgrading
+procrastinate comes with a migration applying its own migration scripts between the two
+versions. SQLite has no queue: it always runs jobs in the app.
 
 Revision ID: 0013
 Revises: 0012
@@ -11,14 +12,16 @@ Create Date: 2026-11-25 11:00:00+00:00
 """
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from alembic import op
-from procrastinate.schema import SchemaManager
 
 revision: str = '0013'
 down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+SCHEMA = Path(__file__).resolve().parents[1] / "sql" / "procrastinate-3.10.0-schema.sql"
 
 
 def upgrade() -> None:
@@ -28,7 +31,7 @@ def upgrade() -> None:
     # a parameter parser would misread.
     cursor = op.get_bind().connection.dbapi_connection.cursor()
     try:
-        cursor.execute(SchemaManager.get_schema())
+        cursor.execute(SCHEMA.read_text(encoding="utf-8"))
     finally:
         cursor.close()
 

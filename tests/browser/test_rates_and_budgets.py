@@ -99,7 +99,10 @@ def test_a_budget_rate_change_is_saved_listed_and_bills_from_its_day(
 
     # Listed again after a reload; the budget's rate today comes from the first change.
     app = open_app_page(page, demo, "worklog360-budgets", **{"ac.budget_id": str(work.budget_id)})
+    expect(app.locator("#detail-title")).to_have_text("Vandelay Industries DATED")
+    expect(app.locator("#detail-status")).to_be_empty()
     section = rate_changes(app)
+    expect(section.locator("#budget-rate-changes-status")).not_to_contain_text("could not")
     rows = section.locator("tr.rate-change-row")
     expect(rows).to_have_count(2)
     expect(section.get_by_label("Rate change 1: effective from")).to_have_value(before_the_work)
