@@ -8,7 +8,11 @@ the same job functions the embedded runner runs (`app.jobs.CATALOG`).
   waits and at most one runs at a time, so a burst of webhooks makes one follow-up run,
   as in the embedded runner, whichever process received them.
 * Each periodic job is a procrastinate periodic task; procrastinate defers it once per
-  tick whatever the number of workers.
+  tick whatever the number of workers, and it too waits once and runs once at a time.
+* A failed job is logged and done with, as in the embedded runner (the next request or
+  sweep tries again); finished jobs are deleted.
+* A job left running by a worker that died goes back in the queue once the worker has
+  been silent a minute (the `retry-stalled-jobs` sweep): its lock would block that site.
 
 The queue's tables are procrastinate's own schema, created by migration 0013.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 import procrastinate
@@ -28,6 +33,10 @@ logger = logging.getLogger(__name__)
 
 TENANT_TASK = "worklog360.tenant_job"
 PERIODIC_TASK = "worklog360.periodic."
+RETRY_STALLED = "retry-stalled-jobs"
+RETRY_STALLED_EVERY_SECONDS = 60
+# Workers beat every 10 s by default (procrastinate's update_heartbeat_interval).
+STALLED_AFTER_SECONDS = 60
 
 
 def conninfo(database_url: str) -> str:
@@ -59,6 +68,9 @@ class QueuedJobs:
         self.app.task(name=TENANT_TASK)(self._run_tenant_job)
         for periodic in CATALOG.periodic.values():
             self._add_periodic(periodic)
+        self._add_periodic(
+            Periodic(RETRY_STALLED, RETRY_STALLED_EVERY_SECONDS, self._retry_stalled_jobs)
+        )
         self._open = False
 
     def bind(self, runtime: Runtime) -> None:
@@ -97,8 +109,7 @@ class QueuedJobs:
             concurrency=concurrency,
             wait=wait,
             install_signal_handlers=wait,
-            # A sweep every 2 s would otherwise leave 43,200 finished rows a day; failed
-            # jobs stay, to be looked at.
+            # A sweep every 2 s would otherwise leave 43,200 finished rows a day.
             delete_jobs="successful",
         )
 
@@ -108,13 +119,37 @@ class QueuedJobs:
         return self._runtime
 
     async def _run_tenant_job(self, name: str, tenant_id: int) -> None:
-        await CATALOG.tenant_jobs[name](self._runtime_or_fail(), tenant_id)
+        await _logged(
+            f"{name}:{tenant_id}", CATALOG.tenant_jobs[name](self._runtime_or_fail(), tenant_id)
+        )
+
+    async def _retry_stalled_jobs(self, runtime: Runtime) -> None:
+        """A worker killed mid-job (OOM, SIGKILL, a deploy's timeout) leaves it 'doing' with
+        its lock held: that site's jobs would wait behind it for ever. Jobs of workers
+        silent for STALLED_AFTER_SECONDS go back in the queue."""
+        manager = self.app.job_manager
+        for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_SECONDS):
+            logger.warning("retrying job %s of a worker that stopped answering", job.id)
+            await manager.retry_job(job)
 
     def _add_periodic(self, periodic: Periodic) -> None:
         async def run(timestamp: int) -> None:
-            await periodic.run(self._runtime_or_fail())
+            await _logged(periodic.name, periodic.run(self._runtime_or_fail()))
 
-        task: Any = self.app.task(name=PERIODIC_TASK + periodic.name, queueing_lock=periodic.name)
+        # queueing_lock: one waits; lock: one runs (as the embedded runner's key does).
+        task: Any = self.app.task(
+            name=PERIODIC_TASK + periodic.name, queueing_lock=periodic.name, lock=periodic.name
+        )
         self.app.periodic(cron=cron_every(periodic.every_seconds), periodic_id=periodic.name)(
             task(run)
         )
+
+
+async def _logged(key: str, job: Awaitable[None]) -> None:
+    """As the embedded runner does: a failed job is logged, and the next request or sweep
+    tries again. Kept as failed in the queue, a sweep every 2 s against a site whose Jira is
+    down would leave 43,200 rows a day."""
+    try:
+        await job
+    except Exception:
+        logger.exception("background job %s failed", key)

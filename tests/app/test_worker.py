@@ -13,7 +13,14 @@ import psycopg
 import pytest
 
 from app import cli, migrations
-from app.job_queue import PERIODIC_TASK, TENANT_TASK, QueuedJobs, conninfo, cron_every
+from app.job_queue import (
+    PERIODIC_TASK,
+    RETRY_STALLED,
+    TENANT_TASK,
+    QueuedJobs,
+    conninfo,
+    cron_every,
+)
 from app.jobs import CATALOG
 from app.settings import Settings, SettingsError
 from app.worklogs import jobs as worklog_jobs
@@ -102,7 +109,8 @@ async def test_web_processes_queue_jobs_and_a_worker_runs_them(
 
     await jobs.work(concurrency=1, wait=False)
 
-    assert queued(queue_database_url) == []  # done jobs are deleted; failed ones would stay
+    # Done jobs are deleted (a periodic sweep may have been queued meanwhile).
+    assert [t for t, _, _ in queued(queue_database_url) if t == TENANT_TASK] == []
     listed = await world.api("GET", "/api/worklogs")
     assert [item["hours"] for item in listed.json()["items"]] == ["1.00"]
 
@@ -115,7 +123,11 @@ async def test_every_periodic_job_is_scheduled_by_the_workers(world: World) -> N
         for periodic in jobs.app.periodic_registry.periodic_tasks.values()
     }
     assert scheduled == {
-        PERIODIC_TASK + job.name: cron_every(job.every_seconds) for job in CATALOG.periodic.values()
+        **{
+            PERIODIC_TASK + job.name: cron_every(job.every_seconds)
+            for job in CATALOG.periodic.values()
+        },
+        PERIODIC_TASK + RETRY_STALLED: cron_every(60),
     }
     assert set(CATALOG.periodic) == {
         "reconcile-all",
@@ -123,3 +135,65 @@ async def test_every_periodic_job_is_scheduled_by_the_workers(world: World) -> N
         "quickbooks-changes-all",
         "quickbooks-keep-alive",
     }
+
+
+async def test_a_job_of_a_worker_that_died_goes_back_in_the_queue(
+    world: World, queue_database_url: str
+) -> None:
+    """A worker killed mid-job leaves it running with the site's lock held; once the
+    worker has been silent a minute, the sweep puts the job back and a live worker runs it."""
+    world.site.add_project("ALPHA", "Alpha")
+    issue = world.site.add_issue("ALPHA", "Build it").id
+    world.site.add_worklog(
+        issue,
+        "user-1",
+        started="2026-11-02T09:00:00.000+0000",
+        time_spent_seconds=1800,
+        notify=False,
+    )
+    world.jira.clock.advance(61)
+    await world.install()
+    jobs = world.runtime.jobs
+    assert isinstance(jobs, QueuedJobs)
+    with psycopg.connect(queue_database_url, autocommit=True) as conn:
+        [(dead,)] = conn.execute(
+            "INSERT INTO procrastinate_workers (last_heartbeat)"
+            " VALUES (now() - interval '5 minutes') RETURNING id"
+        ).fetchall()
+        conn.execute(
+            "UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s WHERE task_name = %s",
+            (dead, TENANT_TASK),
+        )
+
+    await jobs._retry_stalled_jobs(world.runtime)
+
+    assert [(t, s) for t, s, _ in queued(queue_database_url)] == [(TENANT_TASK, "todo")]
+    await jobs.work(concurrency=1, wait=False)
+    listed = await world.api("GET", "/api/worklogs")
+    assert [item["hours"] for item in listed.json()["items"]] == ["0.50"]
+
+
+async def test_a_failing_job_is_logged_and_leaves_nothing_behind(
+    world: World,
+    queue_database_url: str,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As in the embedded runner: the next request or sweep tries again; kept as failed,
+    rows would pile up at one sweep every 2 s."""
+    ran: list[int] = []
+
+    async def boom(runtime: object, tenant_id: int) -> None:
+        ran.append(tenant_id)
+        raise RuntimeError("Jira fell over")
+
+    monkeypatch.setitem(CATALOG.tenant_jobs, "test-boom", boom)
+    jobs = world.runtime.jobs
+    assert isinstance(jobs, QueuedJobs)
+    await jobs.request(world.runtime, "test-boom", 7)
+
+    await jobs.work(concurrency=1, wait=False)
+
+    assert ran == [7]
+    assert [t for t, _, _ in queued(queue_database_url) if t == TENANT_TASK] == []
+    assert any("background job test-boom:7 failed" in r.message for r in caplog.records)
