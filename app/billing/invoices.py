@@ -77,7 +77,8 @@ def locked(invoice: Invoice) -> Conflict:
 async def generate_invoice(
     session: AsyncSession, tenant_id: int, budget_id: int, data: InvoiceGenerate, *, by: str | None
 ) -> InvoiceView:
-    budget = await _budget(session, tenant_id, budget_id)
+    # KEY SHARE: the budget cannot go while its invoice is made (see service.delete_budget).
+    budget = await _budget(session, tenant_id, budget_id, lock="key_share")
     client = await _client(session, tenant_id, budget.client_id)
     settings = await billing_repository.settings(session, tenant_id)
     levels = await _rate_levels(session, budget, client, settings.default_hourly_rate)
@@ -497,8 +498,10 @@ async def ensure_not_invoiced(
     raise Conflict(f"Worklog {worklog_id}{more} is on {where}: {fix}.", code="worklog_invoiced")
 
 
-async def _budget(session: AsyncSession, tenant_id: int, budget_id: int) -> Budget:
-    budget = await billing_repository.budget(session, tenant_id, budget_id)
+async def _budget(
+    session: AsyncSession, tenant_id: int, budget_id: int, *, lock: billing_repository.Lock = None
+) -> Budget:
+    budget = await billing_repository.budget(session, tenant_id, budget_id, lock=lock)
     if budget is None:
         raise NotFound(f"There is no budget {budget_id}.", code="budget_not_found")
     return budget

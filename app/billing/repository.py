@@ -50,10 +50,24 @@ async def billing_group(session: AsyncSession, tenant_id: int) -> str | None:
     )
 
 
-async def client(session: AsyncSession, tenant_id: int, client_id: int) -> Client | None:
-    result = await session.execute(
-        select(Client).where(Client.tenant_id == tenant_id, Client.id == client_id)
-    )
+Lock = Literal["update", "key_share"] | None
+
+
+def _locked(query: Any, lock: Lock) -> Any:
+    """FOR UPDATE (the row will change or go) or FOR KEY SHARE (a new row will refer to it)
+    on PostgreSQL; SQLite's writer lock already serialises writers, and ignores both."""
+    if lock == "update":
+        return query.with_for_update()
+    if lock == "key_share":
+        return query.with_for_update(read=True, key_share=True)
+    return query
+
+
+async def client(
+    session: AsyncSession, tenant_id: int, client_id: int, *, lock: Lock = None
+) -> Client | None:
+    query = select(Client).where(Client.tenant_id == tenant_id, Client.id == client_id)
+    result = await session.execute(_locked(query, lock))
     return result.scalar_one_or_none()
 
 
@@ -77,10 +91,11 @@ async def clients(
 # --- budgets ---------------------------------------------------------------------------------
 
 
-async def budget(session: AsyncSession, tenant_id: int, budget_id: int) -> Budget | None:
-    result = await session.execute(
-        select(Budget).where(Budget.tenant_id == tenant_id, Budget.id == budget_id)
-    )
+async def budget(
+    session: AsyncSession, tenant_id: int, budget_id: int, *, lock: Lock = None
+) -> Budget | None:
+    query = select(Budget).where(Budget.tenant_id == tenant_id, Budget.id == budget_id)
+    result = await session.execute(_locked(query, lock))
     return result.scalar_one_or_none()
 
 

@@ -68,8 +68,10 @@ async def update_settings(
     return current
 
 
-async def get_client(session: AsyncSession, tenant_id: int, client_id: int) -> Client:
-    client = await repository.client(session, tenant_id, client_id)
+async def get_client(
+    session: AsyncSession, tenant_id: int, client_id: int, *, lock: repository.Lock = None
+) -> Client:
+    client = await repository.client(session, tenant_id, client_id, lock=lock)
     if client is None:
         raise NotFound(f"There is no client {client_id}.", code="client_not_found")
     return client
@@ -130,7 +132,7 @@ async def update_client(
 
 
 async def delete_client(session: AsyncSession, tenant_id: int, client_id: int) -> None:
-    client = await get_client(session, tenant_id, client_id)
+    client = await get_client(session, tenant_id, client_id, lock="update")
     if await invoice_repository.has_invoices(session, tenant_id, client_id=client_id):
         raise Conflict(
             f"'{client.name}' has invoices, which must stay with their client: it cannot be "
@@ -182,8 +184,10 @@ async def _views(session: AsyncSession, tenant_id: int, budgets: list[Budget]) -
     ]
 
 
-async def get_budget(session: AsyncSession, tenant_id: int, budget_id: int) -> Budget:
-    budget = await repository.budget(session, tenant_id, budget_id)
+async def get_budget(
+    session: AsyncSession, tenant_id: int, budget_id: int, *, lock: repository.Lock = None
+) -> Budget:
+    budget = await repository.budget(session, tenant_id, budget_id, lock=lock)
     if budget is None:
         raise NotFound(f"There is no budget {budget_id}.", code="budget_not_found")
     return budget
@@ -252,8 +256,10 @@ async def update_budget(
 async def delete_budget(session: AsyncSession, tenant_id: int, budget_id: int) -> None:
     """Deletes a budget with its projects, rate card and hand-made assignments to it (the
     worklogs then fall into whatever budget matches them). Not once an invoice, even a
-    draft, was made from it: the invoice names its budget, and its worklogs stay there."""
-    budget = await get_budget(session, tenant_id, budget_id)
+    draft, was made from it: the invoice names its budget, and its worklogs stay there.
+    Locked first: an invoice generated meanwhile either lands before (409) or finds no
+    budget (404), never a foreign-key error."""
+    budget = await get_budget(session, tenant_id, budget_id, lock="update")
     if await invoice_repository.has_invoices(session, tenant_id, budget_id=budget.id):
         raise Conflict(
             f"Invoices were made from '{budget.name}', so it cannot be deleted: delete its "
@@ -276,7 +282,7 @@ async def member_rates(
 async def replace_member_rates(
     session: AsyncSession, tenant_id: int, budget_id: int, rates: list[MemberRate]
 ) -> list[BudgetMemberRate]:
-    await get_budget(session, tenant_id, budget_id)
+    await get_budget(session, tenant_id, budget_id, lock="update")  # one replacement at a time
     seen: set[tuple[str, date]] = set()
     for rate in rates:
         key = (rate.account_id, rate.effective_from)
@@ -315,7 +321,7 @@ async def replace_rate_changes(
     """The level's whole list of rate changes: work on or after a change's day bills at
     its rate, earlier work at the earlier rate (or the base rate). Invoices already made
     keep what they bill."""
-    await _rate_owner(session, tenant_id, level, owner_id)
+    await _rate_owner(session, tenant_id, level, owner_id, lock="update")
     days = [change.effective_from for change in changes]
     twice = sorted({day for day in days if days.count(day) > 1})
     if twice:
@@ -333,12 +339,20 @@ async def replace_rate_changes(
 
 
 async def _rate_owner(
-    session: AsyncSession, tenant_id: int, level: repository.DatedLevel, owner_id: int
+    session: AsyncSession,
+    tenant_id: int,
+    level: repository.DatedLevel,
+    owner_id: int,
+    *,
+    lock: repository.Lock = None,
 ) -> None:
+    """404 for an unknown budget or client; `lock` makes replacements take turns."""
     if level == "budget":
-        await get_budget(session, tenant_id, owner_id)
+        await get_budget(session, tenant_id, owner_id, lock=lock)
     elif level == "client":
-        await get_client(session, tenant_id, owner_id)
+        await get_client(session, tenant_id, owner_id, lock=lock)
+    elif lock is not None:
+        await repository.settings(session, tenant_id, for_update=True)
 
 
 # --- assignment ------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -222,6 +223,22 @@ async def test_a_budget_invoices_were_made_from_cannot_be_deleted(world: World) 
     assert (await read(world, budget["id"]))["hours_logged"] == "2.00"
     assert (await world.api("DELETE", f"/api/invoices/{draft['id']}")).status_code == 204
     assert (await world.api("DELETE", f"/api/budgets/{budget['id']}")).status_code == 204
+
+
+async def test_deleting_a_budget_while_an_invoice_is_made_from_it(world: World) -> None:
+    """At once, either the invoice is made first (the delete answers 409) or the budget goes
+    first (generating answers 404); never a server error, never an invoice without budget."""
+    budget = await create_budget(world, hourly_rate="100.00")
+    payload = {"period_start": "2026-11-01", "period_end": "2026-11-30"}
+
+    made, deleted = await asyncio.gather(
+        world.api("POST", f"/api/budgets/{budget['id']}/invoices", json=payload),
+        world.api("DELETE", f"/api/budgets/{budget['id']}"),
+    )
+
+    assert (made.status_code, deleted.status_code) in ((201, 409), (404, 204))
+    invoices = (await world.api("GET", "/api/invoices")).json()["items"]
+    assert len(invoices) == (1 if made.status_code == 201 else 0)
 
 
 async def test_ids_out_of_range_are_refused_not_a_server_error(world: World) -> None:

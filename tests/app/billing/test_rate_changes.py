@@ -4,6 +4,7 @@ before it. The seeded site has user-1's 0.50 h on Nov 1 and 1.50 h on Nov 15 (AL
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -169,3 +170,21 @@ async def test_only_billing_editors_change_rates(world: World) -> None:
         response = await world.api("PUT", path, json=FROM_NOV_10, account_id="user-1")
         assert response.status_code == 403, path
         assert (await world.api("GET", path, account_id="user-1")).json() == {"items": []}
+
+
+async def test_replacements_at_once_take_turns(world: World) -> None:
+    """Each PUT replaces the whole list: at once, one wins whole, none fails or merges."""
+    budget = await create_budget(world, hourly_rate="100.00")
+    path = f"/api/budgets/{budget['id']}/rate-changes"
+    lists = [
+        [
+            {"effective_from": "2026-11-10", "hourly_rate": f"{100 + n}.00"},
+            {"effective_from": f"2026-12-{n + 1:02d}", "hourly_rate": "1.00"},
+        ]
+        for n in range(6)
+    ]
+
+    answers = await asyncio.gather(*(world.api("PUT", path, json=body) for body in lists))
+
+    assert [a.status_code for a in answers] == [200] * 6
+    assert (await world.api("GET", path)).json()["items"] in lists
