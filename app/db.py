@@ -74,6 +74,12 @@ def dialect_insert(session: AsyncSession) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
+def conninfo(database_url: str) -> str:
+    """libpq's connection string for the app's `postgresql://…` URL (any `+driver` off)."""
+    scheme, rest = database_url.split("://", 1)
+    return f"postgresql://{rest}" if scheme.startswith(("postgresql", "postgres")) else database_url
+
+
 def async_url(database_url: str) -> URL:
     """`sqlite:///x` → aiosqlite, `postgresql://…` → psycopg (async)."""
     url = make_url(database_url)

@@ -27,6 +27,7 @@ from typing import Any
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 
+from app.db import conninfo
 from app.jobs import CATALOG, Periodic, Runtime
 
 logger = logging.getLogger(__name__)
@@ -37,12 +38,6 @@ RETRY_STALLED = "retry-stalled-jobs"
 RETRY_STALLED_EVERY_SECONDS = 60
 # Workers beat every 10 s by default (procrastinate's update_heartbeat_interval).
 STALLED_AFTER_SECONDS = 60
-
-
-def conninfo(database_url: str) -> str:
-    """libpq's connection string for the app's `postgresql://…` URL (any `+driver` off)."""
-    scheme, rest = database_url.split("://", 1)
-    return f"postgresql://{rest}" if scheme.startswith(("postgresql", "postgres")) else database_url
 
 
 def cron_every(seconds: int) -> str:

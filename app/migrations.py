@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 
 from app.billing.models import FOREIGN_KEYS_AS_TRIGGERS
+from app.db import conninfo
 from app.settings import PROJECT_ROOT
 
 JOB_QUEUE_PREFIX = "procrastinate"  # migration 0013's tables, procrastinate's own schema
@@ -21,9 +23,23 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+# Held while migrating on PostgreSQL: every `serve` and `worker` process migrates on start
+# (W360_AUTO_MIGRATE), and a deploy starts many at once.
+MIGRATION_LOCK = 360_0001
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the schema to `revision`. Runs its own event loop: call it outside one."""
-    command.upgrade(alembic_config(database_url), revision)
+    """Bring the schema to `revision`. Runs its own event loop: call it outside one. On
+    PostgreSQL one process migrates at a time; the others then find nothing to do."""
+    if not database_url.startswith(("postgresql:", "postgres:")):
+        command.upgrade(alembic_config(database_url), revision)
+        return
+    with psycopg.connect(conninfo(database_url), autocommit=True) as lock:
+        lock.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+        try:
+            command.upgrade(alembic_config(database_url), revision)
+        finally:
+            lock.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
 
 
 def downgrade(database_url: str, revision: str) -> None:

@@ -13,12 +13,12 @@ import psycopg
 import pytest
 
 from app import cli, migrations
+from app.db import conninfo
 from app.job_queue import (
     PERIODIC_TASK,
     RETRY_STALLED,
     TENANT_TASK,
     QueuedJobs,
-    conninfo,
     cron_every,
 )
 from app.jobs import CATALOG
