@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from app.billing import accounting
 from app.billing import invoices as service
@@ -27,12 +27,29 @@ from app.billing.invoice_schemas import (
 )
 from app.billing.invoices import InvoiceListItem, InvoiceView
 from app.billing.money import hours
-from app.dependencies import SessionDep
+from app.dependencies import RuntimeDep, SessionDep
 from app.ids import RowId
 from app.tenants.auth import ApiContext
 from app.tenants.people import PersonNames, PersonNamesDep
 
 router = APIRouter(prefix="/api", tags=["invoices"])
+
+
+async def invoice_person_names(
+    invoice_id: RowId, runtime: RuntimeDep, context: ApiContext
+) -> PersonNames:
+    """The caller and the invoice's people, named before the request's transaction opens
+    (a write must not wait on Jira inside it): a change made by one person shows who
+    made and finalized the invoice, as reading it does."""
+    names = PersonNames(runtime, context.tenant)
+    async with runtime.sessions() as session:
+        people = await service.invoice_people(session, context.tenant.id, invoice_id)
+    await names.learn([context.account_id, *people])
+    return names
+
+
+# Before the SessionDep parameter: FastAPI resolves dependencies in that order.
+InvoicePersonNamesDep = Annotated[PersonNames, Depends(invoice_person_names)]
 
 
 def _summary_fields(item: InvoiceListItem | InvoiceView, names: PersonNames) -> dict[str, object]:
@@ -179,7 +196,7 @@ async def change_invoice(
     invoice_id: RowId,
     patch: InvoicePatch,
     context: ApiContext,
-    names: PersonNamesDep,
+    names: InvoicePersonNamesDep,
     session: SessionDep,
 ) -> InvoiceOut:
     view = await service.update_invoice(session, context.tenant.id, invoice_id, patch)
@@ -202,7 +219,7 @@ async def finalize_invoice(
     _editor: BillingEditor,
     invoice_id: RowId,
     context: ApiContext,
-    names: PersonNamesDep,
+    names: InvoicePersonNamesDep,
     session: SessionDep,
 ) -> InvoiceOut:
     view = await service.finalize_invoice(
@@ -217,7 +234,7 @@ async def add_line(
     invoice_id: RowId,
     data: LineIn,
     context: ApiContext,
-    names: PersonNamesDep,
+    names: InvoicePersonNamesDep,
     session: SessionDep,
 ) -> InvoiceOut:
     view = await service.add_line(session, context.tenant.id, invoice_id, data)
@@ -231,7 +248,7 @@ async def change_line(
     line_id: RowId,
     patch: LinePatch,
     context: ApiContext,
-    names: PersonNamesDep,
+    names: InvoicePersonNamesDep,
     session: SessionDep,
 ) -> InvoiceOut:
     view = await service.update_line(session, context.tenant.id, invoice_id, line_id, patch)
@@ -244,7 +261,7 @@ async def delete_line(
     invoice_id: RowId,
     line_id: RowId,
     context: ApiContext,
-    names: PersonNamesDep,
+    names: InvoicePersonNamesDep,
     session: SessionDep,
 ) -> InvoiceOut:
     view = await service.delete_line(session, context.tenant.id, invoice_id, line_id)

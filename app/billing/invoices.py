@@ -172,6 +172,14 @@ async def get_invoice(
     return invoice
 
 
+async def invoice_people(session: AsyncSession, tenant_id: int, invoice_id: int) -> tuple[str, ...]:
+    """Who made and who finalized the invoice (account ids), or nothing for an unknown one."""
+    invoice = await repo.invoice(session, tenant_id, invoice_id)
+    if invoice is None:
+        return ()
+    return tuple(p for p in (invoice.created_by, invoice.finalized_by) if p)
+
+
 async def view_invoice(
     session: AsyncSession,
     tenant_id: int,

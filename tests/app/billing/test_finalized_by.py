@@ -97,3 +97,21 @@ async def test_when_jira_cannot_name_someone_the_invoice_shows_their_account_id(
     read = await invoice_of(world, draft["id"])
     assert read["finalized_by"] == {"account_id": finance, "display_name": None}
     assert read["created_by"] == {"account_id": "user-admin", "display_name": "Ada Admin"}
+
+
+async def test_a_change_by_someone_else_names_who_made_the_invoice(
+    world: World, finance: str
+) -> None:
+    """Names are asked for before a write's transaction opens, the invoice's people too."""
+    budget = await create_budget(world, hourly_rate="100.00")
+    draft = await generate(world, budget["id"])
+    forget_names(world)  # as in another web process
+
+    changed = await world.api(
+        "PATCH", f"/api/invoices/{draft['id']}", json={"notes": "Thanks!"}, account_id=finance
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["created_by"] == {"account_id": "user-admin", "display_name": "Ada Admin"}
+    finalized = await finalize_as(world, draft["id"], finance)
+    assert finalized["created_by"]["display_name"] == "Ada Admin"
+    assert finalized["finalized_by"]["display_name"] == "Grace Okafor"
