@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing import repository, service
@@ -113,7 +113,8 @@ async def _daily_groups(
         )
         .where(
             Worklog.tenant_id == tenant_id,
-            Worklog.deleted_in_jira_at.is_(None),
+            # Deleted in Jira after invoicing, it is still billed: drift, not gone.
+            or_(Worklog.deleted_in_jira_at.is_(None), invoiced),
             effective == budget_id,
         )
         .group_by(Worklog.started_on, Worklog.author_account_id, fixed_rate)

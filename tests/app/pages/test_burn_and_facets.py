@@ -91,6 +91,12 @@ async def test_invoiced_work_burns_what_its_invoice_bills(world: World) -> None:
     assert on(figures, "2026-11-15")["billable_hours"] == "2.50"
     assert on(figures, "2026-11-15")["amount"] == "650.00"
 
+    # Deleted in Jira once invoiced, it is still billed: it still burns.
+    nov_1 = next(w.id for w in world.site.worklogs.values() if w.time_spent_seconds == 1800)
+    world.site.delete_worklog(nov_1)
+    await world.settle()
+    assert (await burn(world, budget))["amount"] == figures["amount"]
+
 
 async def test_non_billable_work_burns_hours_but_no_money(world: World) -> None:
     budget = await make_budget(world, hourly_rate="100.00")
