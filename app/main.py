@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.billing import accounting
 from app.billing.invoice_routes import router as invoices_router
 from app.billing.lock_triggers import locked_refusal
+from app.billing.me_routes import router as billing_me_router
 from app.billing.report_routes import router as billing_reports_router
 from app.billing.routes import router as billing_router
 from app.errors import AppError, error_body
@@ -126,6 +127,7 @@ def create_app(
     app.include_router(worklogs_router)
     app.include_router(billing_reports_router)
     app.include_router(billing_router)
+    app.include_router(billing_me_router)
     app.include_router(quickbooks_router)
     app.include_router(invoices_router)
     app.include_router(quickbooks_invoices_router)

@@ -227,7 +227,45 @@
     return Promise.resolve();
   }
 
+  /* --- who is looking: billing editor or reader ------------------------------------------- */
+
+  /* GET /api/me, asked once a page. Readers get `w360-reader` on <html>: CSS hides the
+     `.edit-only` controls and disabled `fieldset.edit-fields` keep values readable but
+     unchangeable. If the question fails, everything stays as it was (the API still refuses). */
+  var READER_NOTE = "You can view billing data; changing it needs a billing editor (ask a Jira administrator).";
+  var meAnswer = null;
+
+  function me() {
+    if (!meAnswer) meAnswer = request("GET", "/api/me");
+    return meAnswer;
+  }
+
+  function lockEditFields(scope) {
+    if (scope.matches && scope.matches("fieldset.edit-fields")) scope.disabled = true;
+    if (scope.querySelectorAll) scope.querySelectorAll("fieldset.edit-fields").forEach(function (f) { f.disabled = true; });
+  }
+
+  function showReaderMode() {
+    root.classList.add("w360-reader");
+    document.querySelectorAll("[data-reader-note]").forEach(function (note) {
+      note.textContent = READER_NOTE;
+      note.hidden = false;
+    });
+    lockEditFields(document);
+    new MutationObserver(function (changes) {
+      changes.forEach(function (change) { change.addedNodes.forEach(lockEditFields); });
+    }).observe(document.body, { childList: true, subtree: true });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!document.querySelector("[data-reader-note]")) return;
+    me().then(function (who) {
+      if (who && who.can_edit_billing === false) showReaderMode();
+    }, function () { /* keep the controls: saving still says why it was refused */ });
+  });
+
   window.W360 = {
+    me: me,
     ApiError: ApiError,
     api: {
       get: function (path, query) { return request("GET", path, undefined, query); },

@@ -45,7 +45,7 @@
         h("p", null, Object.keys(state.clients).length
           ? "Create a budget for a client's Jira projects, and its worklogs gather in it."
           : "Create a client first (Manage → Clients), then give it a budget."),
-        h("button", { type: "button", class: "btn btn-primary", onclick: function () { openEditor(null); } }, "Create budget")));
+        h("button", { type: "button", class: "btn btn-primary edit-only", onclick: function () { openEditor(null); } }, "Create budget")));
     }
   }
 
@@ -190,7 +190,7 @@
   }
 
   function addRateRow(rate) {
-    var remove = h("button", { type: "button", class: "btn btn-subtle btn-compact" }, "Remove");
+    var remove = h("button", { type: "button", class: "btn btn-subtle btn-compact edit-only" }, "Remove");
     var row = h("tr", { class: "rate-row" },
       h("td", null, personSelect(rate && rate.account_id)),
       h("td", null, h("input", { type: "number", name: "hourly_rate", min: "0", step: "0.01", required: true, value: rate ? rate.hourly_rate : "", "aria-label": "Hourly rate" })),

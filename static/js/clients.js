@@ -44,8 +44,8 @@
 
   function renderRow(client) {
     var actions = h("td", { class: "row-actions" });
-    var edit = h("button", { type: "button", class: "btn btn-subtle btn-compact", "aria-label": "Edit " + client.name }, "Edit");
-    var remove = h("button", { type: "button", class: "btn btn-subtle btn-compact", "aria-label": "Delete " + client.name }, "Delete");
+    var edit = h("button", { type: "button", class: "btn btn-subtle btn-compact edit-only", "aria-label": "Edit " + client.name }, "Edit");
+    var remove = h("button", { type: "button", class: "btn btn-subtle btn-compact edit-only", "aria-label": "Delete " + client.name }, "Delete");
     edit.addEventListener("click", function () { openEditor(client); });
     remove.addEventListener("click", function () { confirmDelete(client, actions); });
     actions.appendChild(h("span", { class: "button-group" }, edit, remove));
@@ -67,7 +67,7 @@
       empty.appendChild(h("div", { class: "empty" },
         h("h3", null, "No clients yet"),
         h("p", null, "Create a client for each company you bill; then give it budgets over its Jira projects."),
-        h("button", { type: "button", class: "btn btn-primary", onclick: function () { openEditor(null); } }, "Create client")));
+        h("button", { type: "button", class: "btn btn-primary edit-only", onclick: function () { openEditor(null); } }, "Create client")));
     }
   }
 

@@ -75,7 +75,7 @@
         h("p", null, filtered ? "Clear the filters to see every invoice." : "Make the first one from a budget: its assigned, billable worklogs become a draft you can review."),
         filtered
           ? h("button", { type: "button", class: "btn", onclick: clearFilters }, "Clear filters")
-          : h("button", { type: "button", class: "btn btn-primary", onclick: function () { openGenerator(); } }, "New invoice")));
+          : h("button", { type: "button", class: "btn btn-primary edit-only", onclick: function () { openGenerator(); } }, "New invoice")));
     }
     $("page-prev").disabled = state.pageIndex === 0;
     $("page-next").disabled = !page.next_cursor;
@@ -255,11 +255,11 @@
   function renderActions(inv) {
     var actions = ui.clear($("detail-actions"));
     if (inv.status === "draft") {
-      actions.appendChild(h("button", { type: "button", class: "btn btn-primary", id: "finalize", onclick: confirmFinalize }, "Finalize Invoice"));
-      actions.appendChild(h("button", { type: "button", class: "btn btn-subtle", id: "delete-draft", onclick: confirmDelete }, "Delete draft"));
+      actions.appendChild(h("button", { type: "button", class: "btn btn-primary edit-only", id: "finalize", onclick: confirmFinalize }, "Finalize Invoice"));
+      actions.appendChild(h("button", { type: "button", class: "btn btn-subtle edit-only", id: "delete-draft", onclick: confirmDelete }, "Delete draft"));
       return;
     }
-    var sync = h("button", { type: "button", class: "btn" + (synced(inv) ? "" : " btn-primary"), id: "sync" }, "Sync with QB");
+    var sync = h("button", { type: "button", class: "btn edit-only" + (synced(inv) ? "" : " btn-primary"), id: "sync" }, "Sync with QB");
     sync.addEventListener("click", function () { syncInvoice(sync); });
     actions.appendChild(sync);
     if (synced(inv)) {
@@ -569,8 +569,8 @@
     var hours = h("input", { type: "number", class: "num", name: "hours", value: line.hours, min: "0", step: "0.01", inputmode: "decimal", "aria-label": "Billed hours of line " + n });
     var rate = h("input", { type: "number", class: "num", name: "rate", value: line.rate, min: "0", step: "0.01", inputmode: "decimal", "aria-label": "Rate of line " + n });
     var amount = h("td", { class: "numeric", "data-amount": true }, fmt.money(line.amount, inv.currency));
-    var save = h("button", { type: "button", class: "btn btn-primary btn-compact", hidden: true, "aria-label": "Save line " + n }, "Save");
-    var remove = h("button", { type: "button", class: "btn btn-subtle btn-compact", "aria-label": "Remove line " + n }, "Remove");
+    var save = h("button", { type: "button", class: "btn btn-primary btn-compact edit-only", hidden: true, "aria-label": "Save line " + n }, "Save");
+    var remove = h("button", { type: "button", class: "btn btn-subtle btn-compact edit-only", "aria-label": "Remove line " + n }, "Remove");
     var actions = h("td", { class: "row-actions" }, h("span", { class: "button-group" }, save, remove));
     var row = h("tr", { "data-line": line.id },
       h("td", null, description, h("span", { class: "cell-sub" }, line.kind === "manual" ? "Added by hand" : plural((line.worklog_ids || []).length, "worklog"))),

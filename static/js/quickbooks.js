@@ -134,7 +134,7 @@
       if (c.state === "disconnected") {
         view.appendChild(h("p", { class: "subtle" },
           "Connect your QuickBooks Online company so Worklog360 can read its customers and create your finalized invoices in it. The connection lasts 100 days; Worklog360 reminds you before it ends."));
-        actions.appendChild(h("button", { type: "button", class: "btn btn-primary", id: "qbo-connect", onclick: function (e) { connect(e.currentTarget); } }, "Connect to QuickBooks"));
+        actions.appendChild(h("button", { type: "button", class: "btn btn-primary edit-only", id: "qbo-connect", onclick: function (e) { connect(e.currentTarget); } }, "Connect to QuickBooks"));
       } else {
         view.appendChild(facts(c));
         if (c.state === "expiring") {
@@ -146,9 +146,9 @@
             "Invoices cannot be synced and payments are not updated until QuickBooks is reconnected. Click Reconnect QuickBooks and sign in to the same company.");
         }
         var primary = c.state === "expired" || c.state === "expiring";
-        actions.appendChild(h("button", { type: "button", class: "btn" + (primary ? " btn-primary" : ""), id: "qbo-reconnect", onclick: function (e) { connect(e.currentTarget); } },
+        actions.appendChild(h("button", { type: "button", class: "btn edit-only" + (primary ? " btn-primary" : ""), id: "qbo-reconnect", onclick: function (e) { connect(e.currentTarget); } },
           c.state === "expired" ? "Reconnect QuickBooks" : "Reconnect"));
-        actions.appendChild(h("button", { type: "button", class: "btn btn-subtle", id: "qbo-disconnect", onclick: function () { confirmDisconnect(actions); } }, "Disconnect"));
+        actions.appendChild(h("button", { type: "button", class: "btn btn-subtle edit-only", id: "qbo-disconnect", onclick: function () { confirmDisconnect(actions); } }, "Disconnect"));
       }
       view.appendChild(actions);
       preferences.hidden = c.state === "disconnected";
@@ -273,7 +273,7 @@
     preferences.append(
       h("h4", { style: "margin: 24px 0 8px" }, "Invoice lines in QuickBooks"),
       h("form", { id: "qbo-preferences-form", novalidate: true },
-        h("div", { class: "form-grid" },
+        h("fieldset", { class: "edit-fields" }, h("div", { class: "form-grid" },
           h("div", { class: "field" },
             h("label", { for: "qbo-item" }, "Service item"),
             h("input", { type: "text", id: "qbo-item", name: "quickbooks_item_id", maxlength: "64", autocomplete: "off", inputmode: "numeric", "aria-describedby": "qbo-item-help" }),
@@ -281,8 +281,8 @@
           h("div", { class: "field" },
             h("label", { for: "qbo-tax" }, "Tax code"),
             h("input", { type: "text", id: "qbo-tax", name: "quickbooks_tax_code_id", maxlength: "64", autocomplete: "off", "aria-describedby": "qbo-tax-help" }),
-            h("span", { class: "help", id: "qbo-tax-help" }, "The QuickBooks tax code id for invoice lines, for companies outside the US (for example 3). Empty: QuickBooks' default; US companies use NON."))),
-        h("div", { class: "form-actions" }, h("button", { type: "submit", class: "btn btn-primary", id: "qbo-preferences-save" }, "Save QuickBooks settings"))),
+            h("span", { class: "help", id: "qbo-tax-help" }, "The QuickBooks tax code id for invoice lines, for companies outside the US (for example 3). Empty: QuickBooks' default; US companies use NON.")))),
+        h("div", { class: "form-actions edit-only" }, h("button", { type: "submit", class: "btn btn-primary", id: "qbo-preferences-save" }, "Save QuickBooks settings"))),
       h("div", { id: "qbo-preferences-status", "aria-live": "polite" }));
     var prefsForm = preferences.querySelector("form");
     var prefsStatus = preferences.querySelector("#qbo-preferences-status");

@@ -36,17 +36,17 @@
     var rows = h("tbody", { id: prefix + "-rows" });
     var rateHeader = h("th", { scope: "col" }, "Rate an hour");
     var empty = h("p", { class: "subtle", id: prefix + "-empty", hidden: true });
-    var add = h("button", { type: "button", class: "btn", id: prefix + "-add" }, "Add a rate change");
-    var save = h("button", { type: "submit", class: "btn btn-primary", id: prefix + "-save" }, "Save rate changes");
+    var add = h("button", { type: "button", class: "btn edit-only", id: prefix + "-add" }, "Add a rate change");
+    var save = h("button", { type: "submit", class: "btn btn-primary edit-only", id: prefix + "-save" }, "Save rate changes");
     var unsaved = h("span", { class: "subtle", id: prefix + "-unsaved", hidden: true }, "Not saved yet");
     var form = h("form", { novalidate: true, class: "rate-changes", hidden: true, "aria-describedby": setup.describedBy || null },
-      h("div", { class: "table-wrap" },
+      h("fieldset", { class: "edit-fields" }, h("div", { class: "table-wrap" },
         h("table", { class: "ds-table rate-changes-table" },
           h("thead", null, h("tr", null,
             h("th", { scope: "col" }, "Effective from"),
             rateHeader,
             h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Remove")))),
-          rows)),
+          rows))),
       empty,
       h("div", { class: "form-actions" }, add, save, unsaved));
     var status = h("div", { id: prefix + "-status", "aria-live": "polite" });
@@ -92,7 +92,7 @@
         type: "number", class: "num", "data-field": "hourly_rate", min: "0", step: "0.01", inputmode: "decimal",
         required: true, value: item ? item.hourly_rate : "", "aria-describedby": prefix + "-says-" + n,
       });
-      var remove = h("button", { type: "button", class: "btn btn-subtle btn-compact remove" }, "Remove");
+      var remove = h("button", { type: "button", class: "btn btn-subtle btn-compact remove edit-only" }, "Remove");
       var row = h("tr", { class: "rate-change-row", "data-rate-change": item ? item.effective_from : "" },
         h("td", null, day),
         h("td", null, rate, h("span", { class: "cell-sub", id: prefix + "-says-" + n })),

@@ -77,7 +77,7 @@
 
   function rateCell(row) {
     var edit = h("button", {
-      type: "button", class: "btn btn-link btn-compact rate-edit", "aria-expanded": "false",
+      type: "button", class: "btn btn-link btn-compact rate-edit edit-only", "aria-expanded": "false",
       "aria-controls": "rate-editor-" + row.id, "aria-label": "Set rate for " + worklogName(row),
     }, "Set rate");
     edit.addEventListener("click", function () { toggleRateEditor(row, edit); });
