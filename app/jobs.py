@@ -149,9 +149,6 @@ class EmbeddedJobs:
         for periodic in CATALOG.periodic.values():
             self.runner.every(periodic.every_seconds, periodic.name, _bound(periodic, runtime))
 
-    def is_running(self, key: str) -> bool:
-        return self.runner.is_running(key)
-
     async def drain(self) -> None:
         await self.runner.drain()
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.billing.line_builder import cents
 from app.billing.models import (
     BillingSettings,
     Budget,
@@ -384,7 +385,7 @@ async def dated_rates(
     if not owners:
         return {}
     result = await session.execute(
-        select(DatedRate.owner_id, DatedRate.effective_from, DatedRate.hourly_rate)
+        select(DatedRate.owner_id, DatedRate.effective_from, cents(DatedRate.hourly_rate))
         .where(
             DatedRate.tenant_id == tenant_id,
             DatedRate.level == level,
@@ -393,8 +394,8 @@ async def dated_rates(
         .order_by(DatedRate.owner_id, DatedRate.effective_from)
     )
     dated: dict[int, Dated] = {}
-    for owner_id, effective_from, rate in result.all():
-        dated.setdefault(owner_id, []).append((effective_from, _cents_decimal(rate)))
+    for owner_id, effective_from, rate_cents in result.all():
+        dated.setdefault(owner_id, []).append((effective_from, Decimal(rate_cents).scaleb(-2)))
     return dated
 
 
@@ -429,11 +430,6 @@ async def delete_dated_rates(
             DatedRate.owner_id == owner_id,
         )
     )
-
-
-def _cents_decimal(value: Any) -> Decimal:
-    """A rate read back exactly (SQLite hands numerics back as binary floats)."""
-    return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
 async def set_rate_override(
