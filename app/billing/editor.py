@@ -12,6 +12,7 @@ from fastapi import Depends
 
 from app.billing import repository
 from app.dependencies import RuntimeDep
+from app.errors import Forbidden
 from app.tenants.auth import ApiContext
 from app.tenants.permissions import require_billing_editor
 
@@ -20,6 +21,15 @@ async def billing_editor(runtime: RuntimeDep, context: ApiContext) -> None:
     async with runtime.sessions() as session:
         group = await repository.billing_group(session, context.tenant.id)
     await require_billing_editor(runtime, context, group)
+
+
+async def can_edit_billing(runtime: RuntimeDep, context: ApiContext) -> bool:
+    """The same check as a yes or no (Jira not answering is still a 503)."""
+    try:
+        await billing_editor(runtime, context)
+    except Forbidden:
+        return False
+    return True
 
 
 # Put it before the SessionDep parameter: FastAPI resolves dependencies in that order.

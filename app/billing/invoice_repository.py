@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Numeric,
     String,
@@ -45,7 +46,7 @@ from app.billing.models import (
 )
 from app.billing.money import RoundingMode, billed_seconds_sql
 from app.billing.rates import RateSource
-from app.db import dialect_insert
+from app.db import UTCDateTime, dialect_insert
 from app.worklogs.models import JiraIssue, Worklog
 
 GROUP_KEYS: dict[str, Any] = {
@@ -409,30 +410,6 @@ async def invoice(
     return result.scalar_one_or_none()
 
 
-async def invoices(
-    session: AsyncSession,
-    tenant_id: int,
-    *,
-    before_id: int | None,
-    limit: int,
-    status: str | None,
-    client_id: int | None,
-    budget_id: int | None,
-) -> list[Invoice]:
-    """Newest first: the invoice a person just made is the one they look for."""
-    query = select(Invoice).where(Invoice.tenant_id == tenant_id)
-    if before_id is not None:
-        query = query.where(Invoice.id < before_id)
-    if status is not None:
-        query = query.where(Invoice.status == status)
-    if client_id is not None:
-        query = query.where(Invoice.client_id == client_id)
-    if budget_id is not None:
-        query = query.where(Invoice.budget_id == budget_id)
-    result = await session.execute(query.order_by(Invoice.id.desc()).limit(limit))
-    return list(result.scalars())
-
-
 @dataclass(frozen=True, slots=True)
 class LineView:
     """An invoice line as read for showing and syncing: plain values, not an ORM object
@@ -570,18 +547,41 @@ async def worklog_ids_by_line(
 
 @dataclass(frozen=True, slots=True)
 class Drift:
+    """A worklog changed or deleted in Jira since it was invoiced, described as people know
+    it: its issue, who logged it, the day, and its time as invoiced and as Jira has it now."""
+
     worklog_id: int
     change: str  # "updated" or "deleted"
     detected_at: datetime
+    issue_key: str | None
+    author_account_id: str
+    author_display_name: str | None
+    started_on: date
+    seconds: int  # as invoiced
+    seconds_now: int | None  # as Jira has it now; None once deleted
 
 
 async def drift(session: AsyncSession, tenant_id: int, invoice_id: int) -> list[Drift]:
     """Worklogs changed or deleted in Jira since they were invoiced."""
     result = await session.execute(
-        select(Worklog.id, Worklog.deleted_in_jira_at, Worklog.mirrored_at)
+        select(
+            Worklog.id,
+            Worklog.deleted_in_jira_at,
+            Worklog.mirrored_at,
+            JiraIssue.key,
+            InvoiceWorklog.author_account_id,
+            InvoiceWorklog.author_display_name,
+            InvoiceWorklog.started_on,
+            InvoiceWorklog.seconds,
+            Worklog.time_spent_seconds,
+        )
         .join(
             InvoiceWorklog,
             and_(InvoiceWorklog.tenant_id == tenant_id, InvoiceWorklog.worklog_id == Worklog.id),
+        )
+        .outerjoin(
+            JiraIssue,
+            and_(JiraIssue.tenant_id == tenant_id, JiraIssue.id == InvoiceWorklog.issue_id),
         )
         .where(
             Worklog.tenant_id == tenant_id,
@@ -594,10 +594,105 @@ async def drift(session: AsyncSession, tenant_id: int, invoice_id: int) -> list[
         .order_by(Worklog.id)
     )
     return [
-        Drift(worklog_id, "deleted", deleted_at)
-        if deleted_at is not None
-        else Drift(worklog_id, "updated", mirrored_at)
-        for worklog_id, deleted_at, mirrored_at in result.all()
+        Drift(
+            worklog_id=row[0],
+            change="deleted" if row[1] is not None else "updated",
+            detected_at=row[1] if row[1] is not None else row[2],
+            issue_key=row[3],
+            author_account_id=row[4],
+            author_display_name=row[5],
+            started_on=row[6],
+            seconds=int(row[7]),
+            seconds_now=None if row[1] is not None else int(row[8]),
+        )
+        for row in result.all()
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class LineWorklog:
+    """One worklog of an invoice line: as invoiced (time, billed time, day, person), with
+    its issue and comment as Jira has them now."""
+
+    worklog_id: int
+    issue_key: str | None
+    issue_summary: str | None
+    author_account_id: str
+    author_display_name: str | None
+    started_at: datetime
+    started_offset_minutes: int | None
+    started_on: date
+    seconds: int
+    billed_seconds: int
+    comment: str | None
+    deleted_in_jira: bool
+
+
+async def line_worklogs(
+    session: AsyncSession,
+    line: InvoiceLine,
+    *,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> list[LineWorklog]:
+    """A worklog line's worklogs in the order they were done, a page after (started_at,
+    id). The line's (group key, priced-at rate) names them, as it does when summing."""
+    if line.group_key is None or line.source_rate is None:
+        return []
+    tenant_id = line.tenant_id
+    query = (
+        select(
+            InvoiceWorklog.worklog_id,
+            JiraIssue.key,
+            JiraIssue.summary,
+            InvoiceWorklog.author_account_id,
+            InvoiceWorklog.author_display_name,
+            InvoiceWorklog.started_at,
+            Worklog.started_offset_minutes,
+            InvoiceWorklog.started_on,
+            InvoiceWorklog.seconds,
+            InvoiceWorklog.billed_seconds,
+            Worklog.comment,
+            Worklog.deleted_in_jira_at,
+        )
+        .outerjoin(
+            JiraIssue,
+            and_(JiraIssue.tenant_id == tenant_id, JiraIssue.id == InvoiceWorklog.issue_id),
+        )
+        .outerjoin(
+            Worklog, and_(Worklog.tenant_id == tenant_id, Worklog.id == InvoiceWorklog.worklog_id)
+        )
+        .where(
+            InvoiceWorklog.tenant_id == tenant_id,
+            InvoiceWorklog.invoice_id == line.invoice_id,
+            InvoiceWorklog.group_key == line.group_key,
+            cents(InvoiceWorklog.rate) == cents(literal(line.source_rate, Numeric(18, 2))),
+        )
+        .order_by(InvoiceWorklog.started_at, InvoiceWorklog.worklog_id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(
+            tuple_(InvoiceWorklog.started_at, InvoiceWorklog.worklog_id)
+            > tuple_(literal(after[0], UTCDateTime()), literal(after[1], BigInteger()))
+        )
+    result = await session.execute(query)
+    return [
+        LineWorklog(
+            worklog_id=row[0],
+            issue_key=row[1],
+            issue_summary=row[2],
+            author_account_id=row[3],
+            author_display_name=row[4],
+            started_at=row[5],
+            started_offset_minutes=row[6],
+            started_on=row[7],
+            seconds=int(row[8]),
+            billed_seconds=int(row[9]),
+            comment=row[10],
+            deleted_in_jira=row[11] is not None,
+        )
+        for row in result.all()
     ]
 
 
@@ -665,6 +760,51 @@ async def invoiced_figures(
             amount_so_far + _cents(total or 0),
         )
     return figures
+
+
+async def cap_usage(
+    session: AsyncSession,
+    tenant_id: int,
+    budget_id: int,
+    *,
+    currency: str,
+    finalized_before: tuple[datetime, int] | None,
+) -> tuple[Decimal, Decimal]:
+    """(hours, amount in `currency`) of the budget's finalized invoices, all of them or
+    those finalized before (finalized_at, id): what a cap has used up before an invoice.
+    An amount cap is in the client's currency, so invoices in another one (made before the
+    client's currency changed) do not count towards it."""
+    hours_per_invoice = (
+        select(InvoiceLine.invoice_id, func.sum(cents(InvoiceLine.hours)).label("hours"))
+        .where(InvoiceLine.tenant_id == tenant_id)
+        .group_by(InvoiceLine.invoice_id)
+        .subquery()
+    )
+    query = (
+        select(
+            func.coalesce(func.sum(hours_per_invoice.c.hours), 0),
+            func.coalesce(
+                func.sum(case((Invoice.currency == currency, cents(Invoice.total)), else_=0)), 0
+            ),
+        )
+        .select_from(Invoice)
+        .outerjoin(hours_per_invoice, hours_per_invoice.c.invoice_id == Invoice.id)
+        .where(
+            Invoice.tenant_id == tenant_id,
+            Invoice.budget_id == budget_id,
+            Invoice.status == "finalized",
+        )
+    )
+    if finalized_before is not None:
+        at, invoice_id = finalized_before
+        query = query.where(
+            or_(
+                Invoice.finalized_at < at,
+                and_(Invoice.finalized_at == at, Invoice.id < invoice_id),
+            )
+        )
+    hours_cents, amount_cents = (await session.execute(query)).one()
+    return Decimal(int(hours_cents)).scaleb(-2), Decimal(int(amount_cents)).scaleb(-2)
 
 
 async def delete_invoice(session: AsyncSession, tenant_id: int, invoice_id: int) -> None:

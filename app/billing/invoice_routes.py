@@ -3,36 +3,49 @@ every user of the site; everything else needs a billing editor."""
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from app.billing import accounting
+from app.billing import accounting, invoice_list
 from app.billing import invoices as service
+from app.billing.caps import CapWarning
 from app.billing.editor import BillingEditor
-from app.billing.invoice_repository import LineView
+from app.billing.invoice_list import InvoiceListItem, ListQuery
+from app.billing.invoice_repository import Drift, LineView, LineWorklog
 from app.billing.invoice_schemas import (
+    CapWarningOut,
+    CurrencyTotalsOut,
     DriftOut,
+    FinalizeIn,
     InvoiceGenerate,
+    InvoiceListItemOut,
     InvoiceOut,
     InvoicePage,
     InvoicePatch,
+    InvoicePreviewOut,
     InvoiceStatus,
-    InvoiceSummary,
     LineIn,
     LineOut,
     LinePageOut,
     LinePatch,
+    LineWorklogOut,
+    LineWorklogPageOut,
     NamedRef,
 )
-from app.billing.invoices import InvoiceListItem, InvoiceView
+from app.billing.invoices import InvoiceView
 from app.billing.money import hours
+from app.billing.money_view import money_hidden
+from app.billing.visibility import MoneyVisibility
 from app.dependencies import RuntimeDep, SessionDep
 from app.ids import RowId
 from app.tenants.auth import ApiContext
 from app.tenants.people import PersonNames, PersonNamesDep
+from app.worklogs.schemas import Person
 
-router = APIRouter(prefix="/api", tags=["invoices"])
+# Money in every answer is hidden from readers when the site says so.
+router = APIRouter(prefix="/api", tags=["invoices"], dependencies=[MoneyVisibility])
 
 
 async def invoice_person_names(
@@ -90,6 +103,37 @@ def _lines(lines: list[LineView], worklog_ids: dict[int, list[int]]) -> list[Lin
     ]
 
 
+def _drift(d: Drift) -> DriftOut:
+    return DriftOut(
+        worklog_id=str(d.worklog_id),
+        change=d.change,
+        detected_at=d.detected_at,
+        issue_key=d.issue_key,
+        author=Person(account_id=d.author_account_id, display_name=d.author_display_name),
+        started_on=d.started_on,
+        hours=hours(d.seconds),
+        hours_now=None if d.seconds_now is None else hours(d.seconds_now),
+    )
+
+
+def _line_worklog(w: LineWorklog) -> LineWorklogOut:
+    started = w.started_at
+    if w.started_offset_minutes is not None:
+        started = started.astimezone(timezone(timedelta(minutes=w.started_offset_minutes)))
+    return LineWorklogOut(
+        id=str(w.worklog_id),
+        issue_key=w.issue_key,
+        issue_summary=w.issue_summary,
+        author=Person(account_id=w.author_account_id, display_name=w.author_display_name),
+        started=started.isoformat(timespec="milliseconds"),
+        started_on=w.started_on,
+        actual_hours=hours(w.seconds),
+        hours=hours(w.billed_seconds),
+        comment=w.comment or "",
+        deleted_in_jira=w.deleted_in_jira,
+    )
+
+
 async def _out(session: SessionDep, view: InvoiceView, names: PersonNames) -> InvoiceOut:
     invoice = view.invoice
     blocks = await accounting.invoice_blocks(session, invoice.tenant_id, [invoice.id])
@@ -97,6 +141,7 @@ async def _out(session: SessionDep, view: InvoiceView, names: PersonNames) -> In
         **_summary_fields(view, names),
         quickbooks=blocks.get(invoice.id),
         notes=invoice.notes,
+        internal_note=invoice.internal_note,
         rounding_minutes=invoice.rounding_minutes,
         rounding_mode=invoice.rounding_mode,
         actual_hours=hours(view.figures.actual_seconds),
@@ -105,11 +150,27 @@ async def _out(session: SessionDep, view: InvoiceView, names: PersonNames) -> In
         line_count=view.figures.lines,
         worklog_count=view.figures.worklogs,
         lines_next_cursor=view.lines_next_cursor,
-        drift=[
-            DriftOut(worklog_id=str(d.worklog_id), change=d.change, detected_at=d.detected_at)
-            for d in view.drift
-        ],
+        drift=[_drift(d) for d in view.drift],
+        cap_warnings=_cap_warnings(view.cap_warnings, view.budget.name),
     )
+
+
+def _cap_warnings(warnings: list[CapWarning], budget_name: str) -> list[CapWarningOut]:
+    return [
+        CapWarningOut(
+            kind=w.kind.value,
+            currency=w.currency,
+            cap=w.cap,
+            invoiced_before=w.invoiced_before,
+            this_invoice=w.this_invoice,
+            after=w.after,
+            over=w.over,
+            message=w.sentence(budget_name),
+        )
+        for w in warnings
+        # A money cap's figures are money: not for a reader the site hides money from.
+        if not (w.kind.value == "amount" and money_hidden())
+    ]
 
 
 @router.post("/budgets/{budget_id}/invoices", response_model=InvoiceOut, status_code=201)
@@ -127,26 +188,63 @@ async def generate_invoice(
     return await _out(session, view, names)
 
 
+@router.post("/budgets/{budget_id}/invoices/preview", response_model=InvoicePreviewOut)
+async def preview_invoice(
+    _editor: BillingEditor,
+    budget_id: RowId,
+    data: InvoiceGenerate,
+    context: ApiContext,
+    session: SessionDep,
+) -> InvoicePreviewOut:
+    """The lines, hours and total Generate would make from the same body; creates nothing."""
+    preview = await service.preview_invoice(session, context.tenant.id, budget_id, data)
+    figures = preview.figures
+    return InvoicePreviewOut(
+        line_count=figures.lines,
+        worklog_count=figures.worklogs,
+        hours=figures.hours,
+        actual_hours=hours(figures.actual_seconds),
+        total=figures.amount,
+        currency=preview.currency,
+        cap_warnings=_cap_warnings(preview.cap_warnings, preview.budget_name),
+    )
+
+
 @router.get("/invoices", response_model=InvoicePage)
 async def list_invoices(
     context: ApiContext,
     names: PersonNamesDep,
     session: SessionDep,
-    status: InvoiceStatus | None = None,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    quickbooks_status: Annotated[str | None, Query(max_length=32)] = None,
+    overdue: bool | None = None,
     client_id: RowId | None = None,
     budget_id: RowId | None = None,
-    cursor: Annotated[str | None, Query(max_length=32)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    sort: Annotated[str | None, Query(max_length=32)] = None,
+    order: Annotated[str | None, Query(max_length=8)] = None,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> InvoicePage:
-    items, next_cursor = await service.list_invoices(
+    """Filtered, sorted and paged on the server (see app.billing.invoice_list), with the
+    totals of the whole filter per currency."""
+    page = await invoice_list.list_invoices(
         session,
         context.tenant.id,
-        cursor=cursor,
-        limit=limit,
-        status=status,
-        client_id=client_id,
-        budget_id=budget_id,
+        ListQuery(
+            status=status,
+            quickbooks_status=quickbooks_status,
+            overdue=overdue,
+            client_id=client_id,
+            budget_id=budget_id,
+            q=q,
+            sort=sort,
+            order=order,
+            cursor=cursor,
+            limit=limit,
+        ),
     )
+    items = page.items
     blocks = await accounting.invoice_blocks(
         session, context.tenant.id, [item.invoice.id for item in items]
     )
@@ -155,13 +253,27 @@ async def list_invoices(
     )
     return InvoicePage(
         items=[
-            InvoiceSummary(
+            InvoiceListItemOut(
                 **_summary_fields(item, names),
                 quickbooks=blocks.get(item.invoice.id),
+                paid=item.paid,
+                balance=item.balance,
+                days_overdue=item.days_overdue,
             )
             for item in items
         ],
-        next_cursor=next_cursor,
+        next_cursor=page.next_cursor,
+        totals=[
+            CurrencyTotalsOut(
+                currency=t.currency,
+                count=t.count,
+                total=t.total,
+                paid=t.paid,
+                balance=t.balance,
+                overdue=t.overdue,
+            )
+            for t in page.totals
+        ],
     )
 
 
@@ -188,6 +300,24 @@ async def read_invoice_lines(
         session, context.tenant.id, invoice_id, cursor=cursor, limit=limit
     )
     return LinePageOut(items=_lines(page.lines, page.worklog_ids), next_cursor=page.next_cursor)
+
+
+@router.get("/invoices/{invoice_id}/lines/{line_id}/worklogs", response_model=LineWorklogPageOut)
+async def read_line_worklogs(
+    invoice_id: RowId,
+    line_id: RowId,
+    context: ApiContext,
+    session: SessionDep,
+    cursor: Annotated[str | None, Query(max_length=48)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> LineWorklogPageOut:
+    """The worklogs a line bills ("82 worklogs"), in the order they were done."""
+    page = await service.line_worklog_page(
+        session, context.tenant.id, invoice_id, line_id, cursor=cursor, limit=limit
+    )
+    return LineWorklogPageOut(
+        items=[_line_worklog(w) for w in page.worklogs], next_cursor=page.next_cursor
+    )
 
 
 @router.patch("/invoices/{invoice_id}", response_model=InvoiceOut)
@@ -221,9 +351,15 @@ async def finalize_invoice(
     context: ApiContext,
     names: InvoicePersonNamesDep,
     session: SessionDep,
+    data: FinalizeIn | None = None,
 ) -> InvoiceOut:
     view = await service.finalize_invoice(
-        session, context.tenant.id, invoice_id, by=context.account_id
+        session,
+        context.tenant.id,
+        invoice_id,
+        by=context.account_id,
+        expected_total=data.expected_total if data is not None else None,
+        accept_over_cap=data is not None and data.accept_over_cap,
     )
     return await _out(session, view, names)
 

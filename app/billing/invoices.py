@@ -13,17 +13,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.billing import accounting
+from app.billing import accounting, caps
 from app.billing import invoice_repository as repo
 from app.billing import repository as billing_repository
-from app.billing.invoice_repository import Drift, LineFigures, LineView, RateLevel
+from app.billing.invoice_repository import (
+    Drift,
+    LineFigures,
+    LineView,
+    LineWorklog,
+    RateLevel,
+)
 from app.billing.invoice_schemas import (
+    MAX_CUSTOMER_MESSAGE,
     GroupBy,
     InvoiceGenerate,
     InvoicePatch,
@@ -36,8 +43,9 @@ from app.billing.models import Budget, Client, Invoice, InvoiceLine
 from app.billing.money import RoundingMode, line_amount
 from app.billing.rates import RateSource
 from app.billing.schemas import MAX_SEQUENCE
+from app.billing.wording import worklog_text
 from app.errors import Conflict, NotFound, Unprocessable
-from app.timeutil import utc_now
+from app.timeutil import human_day, utc_now
 
 MAX_NUMBER_LENGTH = 21  # QuickBooks' DocNumber
 
@@ -55,6 +63,7 @@ class InvoiceView:
     drift: list[Drift]
     figures: LineFigures
     lines_next_cursor: str | None
+    cap_warnings: list[caps.CapWarning]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +97,11 @@ async def generate_invoice(
             session, scope, data.period_start, data.period_end, limit=5
         )
         if unpriced:
-            shown = ", ".join(str(i) for i in unpriced)
+            named = await billing_repository.worklog_descriptions(session, tenant_id, unpriced)
+            shown = "; ".join(
+                worklog_text(key, day, seconds)
+                for key, day, seconds, _deleted in (named[i] for i in unpriced if i in named)
+            )
             raise Unprocessable(
                 f"Some worklogs have no rate (for example {shown}): set an hourly rate on the "
                 f"budget, on the client or as the site default in Settings.",
@@ -126,8 +139,9 @@ async def generate_invoice(
     if claimed == 0:
         # Raising rolls the whole transaction back: the empty draft is never seen.
         raise Unprocessable(
-            f"There is nothing to invoice on '{budget.name}' from {data.period_start} to "
-            f"{data.period_end}: no billable worklogs that are not already on an invoice.",
+            f"There is nothing to invoice on '{budget.name}' from "
+            f"{human_day(data.period_start)} to {human_day(data.period_end)}: no billable "
+            "worklogs that are not already on an invoice.",
             code="nothing_to_invoice",
         )
     await insert_worklog_lines(session, tenant_id, invoice.id, data.group_by)
@@ -137,6 +151,35 @@ async def generate_invoice(
     # Nothing can have drifted yet: the worklogs were copied in this very transaction.
     invoice = await get_invoice(session, tenant_id, invoice.id)  # with the database's defaults
     return await _view(session, invoice, figures=figures, drift=[], all_lines=False)
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicePreview:
+    currency: str
+    figures: LineFigures
+    budget_name: str
+    # The caps the draft would take its budget past, as Finalize would say.
+    cap_warnings: list[caps.CapWarning]
+
+
+async def preview_invoice(
+    session: AsyncSession, tenant_id: int, budget_id: int, data: InvoiceGenerate
+) -> InvoicePreview:
+    """What Generate would make of the same request, and nothing made: the very same
+    statements run inside a savepoint that is rolled back, so the figures cannot differ
+    from the draft's (the same refusals too: nothing_to_invoice, rate_missing)."""
+    savepoint = await session.begin_nested()
+    try:
+        view = await generate_invoice(session, tenant_id, budget_id, data, by=None)
+        preview = InvoicePreview(
+            currency=view.invoice.currency,
+            figures=view.figures,
+            budget_name=view.budget.name,
+            cap_warnings=view.cap_warnings,
+        )
+    finally:
+        await savepoint.rollback()
+    return preview
 
 
 async def _rate_levels(
@@ -168,7 +211,11 @@ async def get_invoice(
 ) -> Invoice:
     invoice = await repo.invoice(session, tenant_id, invoice_id, for_update=for_update)
     if invoice is None:
-        raise NotFound(f"There is no invoice {invoice_id}.", code="invoice_not_found")
+        raise NotFound(
+            "This invoice is not on this site (it may have been deleted): open the Invoices "
+            "list to see the current ones.",
+            code="invoice_not_found",
+        )
     return invoice
 
 
@@ -211,15 +258,20 @@ async def _view(
 ) -> InvoiceView:
     tenant_id = invoice.tenant_id
     page = await _line_page(session, invoice, after=None, limit=None if all_lines else LINES_PAGE)
+    client = await _client(session, tenant_id, invoice.client_id)
+    budget = await _budget(session, tenant_id, invoice.budget_id)
     return InvoiceView(
         invoice=invoice,
-        client=await _client(session, tenant_id, invoice.client_id),
-        budget=await _budget(session, tenant_id, invoice.budget_id),
+        client=client,
+        budget=budget,
         lines=page.lines,
         worklog_ids=page.worklog_ids,
         drift=drift,
         figures=figures,
         lines_next_cursor=page.next_cursor,
+        cap_warnings=await caps.cap_warnings(
+            session, invoice, budget, client, hours=figures.hours, amount=figures.amount
+        ),
     )
 
 
@@ -253,6 +305,47 @@ async def _line_page(
 
 
 _LINE_CURSOR = re.compile(r"^(-?\d{1,10})\.(\d{1,10})$")
+# Microseconds since 1970 (before 10000 AD) and a worklog id (Jira's are 64-bit).
+_WORKLOG_CURSOR = re.compile(r"^(-?\d{1,18})\.(\d{1,18})$")
+
+
+@dataclass(frozen=True, slots=True)
+class LineWorklogPage:
+    worklogs: list[LineWorklog]
+    next_cursor: str | None
+
+
+async def line_worklog_page(
+    session: AsyncSession,
+    tenant_id: int,
+    invoice_id: int,
+    line_id: int,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> LineWorklogPage:
+    """The worklogs a line bills, in the order they were done; none for a line added by
+    hand. Another tenant's invoice or line is not found."""
+    invoice = await get_invoice(session, tenant_id, invoice_id)
+    line = await _line(session, tenant_id, invoice.id, line_id)
+    after = None
+    if cursor is not None:
+        match = _WORKLOG_CURSOR.match(cursor)
+        if match is None:
+            raise Unprocessable("The cursor is not one this API gave out.", code="invalid_cursor")
+        micros, worklog_id = int(match.group(1)), int(match.group(2))
+        after = (_EPOCH + timedelta(microseconds=micros), worklog_id)
+    found = await repo.line_worklogs(session, line, after=after, limit=limit + 1)
+    next_cursor = None
+    if len(found) > limit:
+        found = found[:limit]
+        last = found[-1]
+        micros = (last.started_at - _EPOCH) // timedelta(microseconds=1)
+        next_cursor = f"{micros}.{last.worklog_id}"
+    return LineWorklogPage(found, next_cursor)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _after(cursor: str | None) -> tuple[int, int] | None:
@@ -262,59 +355,6 @@ def _after(cursor: str | None) -> tuple[int, int] | None:
     if match is None:
         raise Unprocessable("The cursor is not one this API gave out.", code="invalid_cursor")
     return int(match.group(1)), int(match.group(2))
-
-
-@dataclass(frozen=True, slots=True)
-class InvoiceListItem:
-    invoice: Invoice
-    client: Client
-    budget: Budget
-
-
-async def list_invoices(
-    session: AsyncSession,
-    tenant_id: int,
-    *,
-    cursor: str | None,
-    limit: int,
-    status: InvoiceStatus | None,
-    client_id: int | None,
-    budget_id: int | None,
-) -> tuple[list[InvoiceListItem], str | None]:
-    before = None
-    if cursor is not None:
-        if not cursor.isdigit():
-            raise Unprocessable("The cursor is not one this API gave out.", code="invalid_cursor")
-        before = int(cursor)
-    rows = await repo.invoices(
-        session,
-        tenant_id,
-        before_id=before,
-        limit=limit + 1,
-        status=status.value if status else None,
-        client_id=client_id,
-        budget_id=budget_id,
-    )
-    next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
-    rows = rows[:limit]
-    clients = await _clients(session, tenant_id, {r.client_id for r in rows})
-    budgets = await _budgets(session, tenant_id, {r.budget_id for r in rows})
-    items = [InvoiceListItem(r, clients[r.client_id], budgets[r.budget_id]) for r in rows]
-    return items, next_cursor
-
-
-async def _clients(session: AsyncSession, tenant_id: int, ids: set[int]) -> dict[int, Client]:
-    result = await session.execute(
-        select(Client).where(Client.tenant_id == tenant_id, Client.id.in_(ids))
-    )
-    return {c.id: c for c in result.scalars()}
-
-
-async def _budgets(session: AsyncSession, tenant_id: int, ids: set[int]) -> dict[int, Budget]:
-    result = await session.execute(
-        select(Budget).where(Budget.tenant_id == tenant_id, Budget.id.in_(ids))
-    )
-    return {b.id: b for b in result.scalars()}
 
 
 # --- review a draft --------------------------------------------------------------------------
@@ -340,10 +380,23 @@ async def update_invoice(
             f"The due date {due_date} is before the issue date {issue_date}.",
             code="invalid_due_date",
         )
+    if "notes" in changes:
+        _check_customer_message(changes["notes"])
     for field, value in changes.items():
         setattr(invoice, field, value)
     await session.flush()
     return await view_invoice(session, tenant_id, invoice.id)
+
+
+def _check_customer_message(notes: str | None) -> None:
+    if notes is not None and len(notes) > MAX_CUSTOMER_MESSAGE:
+        raise Unprocessable(
+            f"The notes are {len(notes):,} characters long, and QuickBooks prints at most "
+            f"{MAX_CUSTOMER_MESSAGE:,} on the invoice (its message to the customer). Shorten "
+            f"them by {len(notes) - MAX_CUSTOMER_MESSAGE:,}; what is only for your team can go "
+            "in the internal note, which is never sent.",
+            code="notes_too_long",
+        )
 
 
 async def add_line(
@@ -401,7 +454,9 @@ async def _line(
     line = await repo.line(session, tenant_id, invoice_id, line_id)
     if line is None:
         raise NotFound(
-            f"Invoice {invoice_id} has no line {line_id}.", code="invoice_line_not_found"
+            "That line is not on this invoice (it may have been removed): reload the invoice to "
+            "see its lines.",
+            code="invoice_line_not_found",
         )
     return line
 
@@ -423,13 +478,21 @@ async def delete_invoice(session: AsyncSession, tenant_id: int, invoice_id: int)
 
 
 async def finalize_invoice(
-    session: AsyncSession, tenant_id: int, invoice_id: int, *, by: str | None
+    session: AsyncSession,
+    tenant_id: int,
+    invoice_id: int,
+    *,
+    by: str | None,
+    expected_total: Decimal | None = None,
+    accept_over_cap: bool = False,
 ) -> InvoiceView:
     """Number and lock the invoice. Idempotent: finalizing a finalized invoice returns it.
 
     The invoice row is locked first, then the settings row that holds the sequence, so
     concurrent calls for one invoice queue on the invoice (and find it finalized), and
     calls for different invoices take numbers one after another: no duplicates, no gaps.
+    The budget's caps are checked under that settings lock too, so two drafts finalized at
+    once cannot pass a cap together that each stays within alone.
     """
     invoice = await get_invoice(session, tenant_id, invoice_id, for_update=True)
     if invoice.status == InvoiceStatus.FINALIZED.value:
@@ -439,8 +502,26 @@ async def finalize_invoice(
         raise Unprocessable(
             "The invoice has no lines: add a line or delete the draft.", code="invoice_empty"
         )
+    # A draft from before the notes had a limit: once locked they could never be shortened.
+    _check_customer_message(invoice.notes)
+    if expected_total is not None and figures.amount != expected_total:
+        raise Conflict(
+            f"The draft's total is {figures.amount:,.2f} {invoice.currency} now, not the "
+            f"{expected_total:,.2f} {invoice.currency} you confirmed: it was changed meanwhile "
+            "(in another tab or by someone else). Nothing was finalized; check the lines, "
+            "then click Finalize Invoice again.",
+            code="invoice_total_changed",
+        )
     await _fits_accounting(session, invoice, figures.lines)
     settings = await billing_repository.settings(session, tenant_id, for_update=True)
+    if not accept_over_cap:
+        budget = await _budget(session, tenant_id, invoice.budget_id)
+        client = await _client(session, tenant_id, invoice.client_id)
+        warnings = await caps.cap_warnings(
+            session, invoice, budget, client, hours=figures.hours, amount=figures.amount
+        )
+        if warnings:
+            raise caps.over_cap(budget, warnings)
     sequence = settings.next_invoice_number
     number = f"{settings.invoice_number_prefix}{sequence}"
     if sequence > MAX_SEQUENCE:
@@ -496,14 +577,25 @@ async def ensure_not_invoiced(
     if not held:
         return
     worklog_id, invoice = held[0]
+    named = await billing_repository.worklog_descriptions(session, tenant_id, [worklog_id])
+    key, day, seconds, _deleted = named.get(worklog_id, (None, None, 0, False))
+    what = worklog_text(key, day, seconds) if day is not None else "A selected worklog"
+    more = len(held) - 1
+    if more:
+        what += f" (and {more} more selected worklog{'s' if more > 1 else ''})"
     if invoice.status == InvoiceStatus.FINALIZED.value:
-        where = f"finalized invoice {invoice.number}"
-        fix = "it can no longer change"
+        message = (
+            f"{what} is on invoice {invoice.number}, which is finalized: its budget, rate and "
+            f"billable flag stay as invoiced."
+        )
     else:
-        where = f"draft invoice {invoice.id}"
-        fix = "remove its line or delete the draft first"
-    more = f" (and {len(held) - 1} more)" if len(held) > 1 else ""
-    raise Conflict(f"Worklog {worklog_id}{more} is on {where}: {fix}.", code="worklog_invoiced")
+        budget = await billing_repository.budget(session, tenant_id, invoice.budget_id)
+        of = f" of the budget '{budget.name}'" if budget else ""
+        message = (
+            f"{what} is on a draft invoice{of}: remove its line from the draft, or delete the "
+            f"draft (Financials / Invoices), then change it."
+        )
+    raise Conflict(message, code="worklog_invoiced")
 
 
 async def _budget(
@@ -511,12 +603,20 @@ async def _budget(
 ) -> Budget:
     budget = await billing_repository.budget(session, tenant_id, budget_id, lock=lock)
     if budget is None:
-        raise NotFound(f"There is no budget {budget_id}.", code="budget_not_found")
+        raise NotFound(
+            "This budget is not on this site (it may have been deleted): open Budgets to see "
+            "the current ones.",
+            code="budget_not_found",
+        )
     return budget
 
 
 async def _client(session: AsyncSession, tenant_id: int, client_id: int) -> Client:
     client = await billing_repository.client(session, tenant_id, client_id)
     if client is None:
-        raise NotFound(f"There is no client {client_id}.", code="client_not_found")
+        raise NotFound(
+            "This client is not on this site (it may have been deleted): open Manage → "
+            "Clients to see the current ones.",
+            code="client_not_found",
+        )
     return client

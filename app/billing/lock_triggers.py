@@ -23,6 +23,7 @@ def locked_refusal(error: BaseException) -> Conflict | None:
     if original is None or not str(original).startswith(LOCKED_MESSAGE):
         return None
     return Conflict(
-        "The invoice was finalized meanwhile: it and its worklogs can no longer change.",
+        "The invoice was finalized meanwhile: it and its worklogs can no longer change. "
+        "Reload the page to see it as finalized.",
         code="invoice_locked",
     )

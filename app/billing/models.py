@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,6 +39,8 @@ class BillingSettings(Base):
     billing_group: Mapped[str | None] = mapped_column(String(255))
     quickbooks_item_id: Mapped[str | None] = mapped_column(String(64))
     quickbooks_tax_code_id: Mapped[str | None] = mapped_column(String(64))
+    # False: people who may only read see hours but no rate or amount (app.billing.visibility).
+    readers_see_money: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
 
@@ -235,7 +239,10 @@ class Invoice(Base):
     rounding_mode: Mapped[str] = mapped_column(String(16))
     issue_date: Mapped[date]
     due_date: Mapped[date]
+    # Printed on the invoice: QuickBooks' message to the customer (CustomerMemo).
     notes: Mapped[str | None] = mapped_column(Text)
+    # For the team only: never sent to QuickBooks or the client.
+    internal_note: Mapped[str | None] = mapped_column(Text)
     total: Mapped[Decimal]
     created_by: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -25,6 +25,7 @@ __all__ = [
     "hours",
     "line_amount",
     "money",
+    "money_text",
 ]
 
 MAX_RATE = Decimal("100000.00")  # an hourly rate above this is a typo, not a price
@@ -38,6 +39,19 @@ class RoundingMode(StrEnum):
 
 def money(value: Decimal | int | str) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# Symbols people read without the code; any other currency is written with its code.
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
+
+
+def money_text(value: Decimal, currency: str) -> str:
+    """An amount as a sentence shows it: $78,063.00, €1,200.50, CHF 950.00."""
+    amount = f"{money(value):,.2f}"
+    if amount.startswith("-"):
+        return "-" + money_text(-value, currency)
+    symbol = _SYMBOLS.get(currency.upper())
+    return f"{symbol}{amount}" if symbol else f"{currency.upper()} {amount}"
 
 
 def line_amount(billed_hours: Decimal, rate: Decimal) -> Decimal:

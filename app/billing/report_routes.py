@@ -10,14 +10,16 @@ from pydantic import BaseModel
 
 from app.billing import issue_summary
 from app.billing.burn import budget_burn
-from app.billing.schemas import HoursOut, MoneyOut
+from app.billing.schemas import HoursOut, MoneyOut, OptionalHoursOut
+from app.billing.visibility import MoneyVisibility
 from app.billing.worklog_facets import worklog_facets
 from app.dependencies import SessionDep
 from app.ids import RowId
 from app.tenants.auth import ApiContext
 from app.worklogs.schemas import Person
 
-router = APIRouter(prefix="/api", tags=["reports"])
+# Money in every answer is hidden from readers when the site says so.
+router = APIRouter(prefix="/api", tags=["reports"], dependencies=[MoneyVisibility])
 
 
 class BurnPointOut(BaseModel):
@@ -30,7 +32,7 @@ class BurnPointOut(BaseModel):
 class BurnOut(BaseModel):
     budget_id: int
     currency: str
-    hours_cap: MoneyOut
+    hours_cap: OptionalHoursOut
     amount_cap: MoneyOut
     starts_on: date
     ends_on: date | None

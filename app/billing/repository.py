@@ -26,7 +26,9 @@ from app.billing.models import (
 from app.billing.rates import Dated, RateBook
 from app.db import dialect_insert as _insert
 from app.timeutil import utc_now
+from app.worklogs import service as worklogs
 from app.worklogs.models import JiraIssue, Worklog
+from app.worklogs.service import WorklogFilters
 
 
 async def settings(
@@ -41,6 +43,25 @@ async def settings(
         query = query.with_for_update()
     result = await session.execute(query.execution_options(populate_existing=True))
     return result.scalar_one()
+
+
+async def invoice_numbers_starting(session: AsyncSession, tenant_id: int, prefix: str) -> set[str]:
+    """The numbers of the tenant's invoices (finalized or void) that begin with `prefix`."""
+    query = select(Invoice.number).where(
+        Invoice.tenant_id == tenant_id, Invoice.number.is_not(None)
+    )
+    if prefix:
+        # substr, not LIKE: a prefix may hold LIKE's own wildcard `_`.
+        query = query.where(func.substr(Invoice.number, 1, len(prefix)) == prefix)
+    return {number for number in await session.scalars(query) if number is not None}
+
+
+async def readers_see_money(session: AsyncSession, tenant_id: int) -> bool:
+    """The site's choice, read without creating the settings row (as `billing_group`)."""
+    shown = await session.scalar(
+        select(BillingSettings.readers_see_money).where(BillingSettings.tenant_id == tenant_id)
+    )
+    return shown is not False
 
 
 async def billing_group(session: AsyncSession, tenant_id: int) -> str | None:
@@ -70,6 +91,18 @@ async def client(
     query = select(Client).where(Client.tenant_id == tenant_id, Client.id == client_id)
     result = await session.execute(_locked(query, lock))
     return result.scalar_one_or_none()
+
+
+async def client_names(
+    session: AsyncSession, tenant_id: int, client_ids: Iterable[int]
+) -> dict[int, str]:
+    ids = sorted(set(client_ids))
+    if not ids:
+        return {}
+    result = await session.execute(
+        select(Client.id, Client.name).where(Client.tenant_id == tenant_id, Client.id.in_(ids))
+    )
+    return {client_id: name for client_id, name in result.all()}
 
 
 async def client_by_name(session: AsyncSession, tenant_id: int, name: str) -> Client | None:
@@ -265,6 +298,98 @@ async def budget_hours(
         .group_by(inner.c.budget_id)
     )
     return {row[0]: (int(row[1] or 0), int(row[2] or 0)) for row in result.all()}
+
+
+async def worklog_totals(
+    session: AsyncSession,
+    tenant_id: int,
+    filters: WorklogFilters,
+    *,
+    budget_id: int | None,
+    unassigned: bool,
+) -> tuple[int, int, int]:
+    """(worklogs, seconds, billable seconds) of the worklogs the Worklogs list shows for
+    these filters: live ones, and deleted ones a finalized invoice still bills. Joins only
+    what the filters need: the issue for a project or issue key, the budget rule for a
+    budget or "unassigned"; a bare filter reads the worklogs' own index alone."""
+    # Not correlated: read once (and only if a deleted worklog is met), where a correlated
+    # EXISTS per worklog made PostgreSQL's estimate so high that it compiled the query (JIT)
+    # for longer than running it.
+    billed_when_deleted = Worklog.id.in_(
+        select(InvoiceWorklog.worklog_id)
+        .join(
+            Invoice,
+            and_(
+                Invoice.tenant_id == InvoiceWorklog.tenant_id,
+                Invoice.id == InvoiceWorklog.invoice_id,
+            ),
+        )
+        .where(InvoiceWorklog.tenant_id == tenant_id, Invoice.status == "finalized")
+    )
+    mine: ColumnElement[bool] = Worklog.tenant_id == tenant_id
+    if session.get_bind().dialect.name == "sqlite" and not (filters.from_date or filters.to_date):
+        # Without a period, reading the table straight through is ten times faster than
+        # SQLite's own choice (it keeps no statistics): every worklog through the index on
+        # (tenant, started_on), in date order. `+ 0` keeps the tenant's term off the indexes.
+        mine = (Worklog.tenant_id + 0) == tenant_id
+    query = select(
+        func.count(),
+        func.coalesce(func.sum(Worklog.time_spent_seconds), 0),
+        func.coalesce(
+            func.sum(case((Worklog.billable.is_(True), Worklog.time_spent_seconds), else_=0)), 0
+        ),
+    ).select_from(Worklog)
+    by_budget = budget_id is not None or unassigned
+    if by_budget or worklogs.filters_issue(filters):
+        query = query.join(JiraIssue, worklogs.issue_of_worklog())
+    query = query.where(
+        mine,
+        *worklogs.filter_conditions(filters),
+        or_(Worklog.deleted_in_jira_at.is_(None), billed_when_deleted),
+    )
+    if by_budget:
+        effective = effective_budget_id()
+        query = query.outerjoin(WorklogAssignment, assignment_of_worklog())
+        if budget_id is not None:
+            query = query.where(effective == budget_id)
+        if unassigned:
+            query = query.where(effective.is_(None))
+    count, seconds, billable = (await session.execute(query)).one()
+    return int(count), int(seconds), int(billable)
+
+
+async def worklog_descriptions(
+    session: AsyncSession, tenant_id: int, worklog_ids: Sequence[int]
+) -> dict[int, tuple[str | None, date, int, bool]]:
+    """(issue key, work day, seconds, deleted in Jira) per worklog, for messages that name
+    worklogs the way people know them."""
+    if not worklog_ids:
+        return {}
+    result = await session.execute(
+        select(
+            Worklog.id,
+            JiraIssue.key,
+            Worklog.started_on,
+            Worklog.time_spent_seconds,
+            Worklog.deleted_in_jira_at.is_not(None),
+        )
+        .join(
+            JiraIssue,
+            and_(JiraIssue.tenant_id == Worklog.tenant_id, JiraIssue.id == Worklog.issue_id),
+        )
+        .where(Worklog.tenant_id == tenant_id, Worklog.id.in_(worklog_ids))
+    )
+    return {row[0]: (row[1], row[2], int(row[3]), bool(row[4])) for row in result.all()}
+
+
+async def person_name(session: AsyncSession, tenant_id: int, account_id: str) -> str | None:
+    """A person's name as their worklogs last carried it (Jira's display name)."""
+    found = await session.scalar(
+        select(func.max(Worklog.author_display_name)).where(
+            Worklog.tenant_id == tenant_id, Worklog.author_account_id == account_id
+        )
+    )
+    return str(found) if found else None
 
 
 async def live_worklog_ids(

@@ -7,9 +7,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
-from app.billing import accounting, service
+from app.billing import accounting, jira_projects, service
 from app.billing.editor import BillingEditor
 from app.billing.models import Client
 from app.billing.money import hours
@@ -25,28 +25,35 @@ from app.billing.schemas import (
     ClientOut,
     ClientPage,
     ClientPatch,
+    JiraProjectList,
+    JiraProjectOut,
     MemberRate,
+    MemberRateOut,
     PricedWorklogOut,
     PricedWorklogPage,
     QuickBooksCustomerLink,
     RateCard,
-    RateChange,
     RateChangeList,
+    RateChangeOut,
     RateChanges,
     SettingsOut,
     SettingsPatch,
     UnassignmentIn,
+    WorklogInvoice,
     WorklogPatch,
+    WorklogTotalsOut,
 )
 from app.billing.service import BudgetView, PricedWorklog
-from app.dependencies import SessionDep
+from app.billing.visibility import MoneyVisibility
+from app.dependencies import RuntimeDep, SessionDep
 from app.ids import RowId
 from app.tenants.auth import ApiContext
 from app.worklogs import service as worklogs
 from app.worklogs.schemas import WorklogOut
-from app.worklogs.service import WorklogRow
+from app.worklogs.service import SortOrder, WorklogOrder, WorklogRow, WorklogSort
 
-router = APIRouter(prefix="/api", tags=["billing"])
+# Money in every answer is hidden from readers when the site says so.
+router = APIRouter(prefix="/api", tags=["billing"], dependencies=[MoneyVisibility])
 
 
 async def _clients_out(
@@ -71,14 +78,15 @@ async def change_settings(
     _editor: BillingEditor,
     patch: SettingsPatch,
     context: ApiContext,
-    session: SessionDep,
+    runtime: RuntimeDep,
 ) -> SettingsOut:
-    return SettingsOut.of(await service.update_settings(session, context.tenant.id, patch))
+    # No SessionDep: the service checks QuickBooks' ids before its own write transaction.
+    return SettingsOut.of(await service.change_settings(runtime, context.tenant.id, patch))
 
 
 def _rate_changes(found: list[tuple[date, Decimal]]) -> RateChangeList:
     return RateChangeList(
-        items=[RateChange(effective_from=day, hourly_rate=rate) for day, rate in found]
+        items=[RateChangeOut(effective_from=day, hourly_rate=rate) for day, rate in found]
     )
 
 
@@ -217,10 +225,37 @@ async def list_budgets(
     return BudgetPage(items=[_budget_out(v) for v in views], next_cursor=next_cursor)
 
 
+async def _checked_budget(data: BudgetIn, runtime: RuntimeDep, context: ApiContext) -> BudgetIn:
+    """The new budget's projects checked against Jira, before the transaction opens."""
+    await jira_projects.check_budget_projects(
+        runtime, context.tenant.id, data.project_keys, budget_id=None
+    )
+    return data
+
+
+async def _checked_budget_patch(
+    budget_id: RowId, patch: BudgetPatch, runtime: RuntimeDep, context: ApiContext
+) -> BudgetPatch:
+    """Projects added to the budget checked against Jira, before the transaction opens."""
+    if patch.project_keys:
+        await jira_projects.check_budget_projects(
+            runtime, context.tenant.id, patch.project_keys, budget_id=budget_id
+        )
+    return patch
+
+
+@router.get("/jira/projects", response_model=JiraProjectList, tags=["jira"])
+async def list_jira_projects(
+    context: ApiContext, runtime: RuntimeDep, refresh: bool = False
+) -> JiraProjectList:
+    found = await jira_projects.site_projects(runtime, context.tenant.id, refresh=refresh)
+    return JiraProjectList(items=[JiraProjectOut(key=p.key, name=p.name) for p in found])
+
+
 @router.post("/budgets", response_model=BudgetOut, status_code=201)
 async def create_budget(
     _editor: BillingEditor,
-    data: BudgetIn,
+    data: Annotated[BudgetIn, Depends(_checked_budget)],
     context: ApiContext,
     session: SessionDep,
 ) -> BudgetOut:
@@ -236,7 +271,7 @@ async def read_budget(budget_id: RowId, context: ApiContext, session: SessionDep
 async def change_budget(
     _editor: BillingEditor,
     budget_id: RowId,
-    patch: BudgetPatch,
+    patch: Annotated[BudgetPatch, Depends(_checked_budget_patch)],
     context: ApiContext,
     session: SessionDep,
 ) -> BudgetOut:
@@ -257,7 +292,7 @@ async def delete_budget(
 @router.get("/budgets/{budget_id}/rates", response_model=RateCard)
 async def read_rate_card(budget_id: RowId, context: ApiContext, session: SessionDep) -> RateCard:
     rates = await service.member_rates(session, context.tenant.id, budget_id)
-    return RateCard(items=[MemberRate.model_validate(r, from_attributes=True) for r in rates])
+    return RateCard(items=[MemberRateOut.model_validate(r, from_attributes=True) for r in rates])
 
 
 @router.put("/budgets/{budget_id}/rates", response_model=RateCard)
@@ -269,7 +304,7 @@ async def replace_rate_card(
     session: SessionDep,
 ) -> RateCard:
     saved = await service.replace_member_rates(session, context.tenant.id, budget_id, rates)
-    return RateCard(items=[MemberRate.model_validate(r, from_attributes=True) for r in saved])
+    return RateCard(items=[MemberRateOut.model_validate(r, from_attributes=True) for r in saved])
 
 
 @router.get("/budgets/{budget_id}/rate-changes", response_model=RateChangeList)
@@ -323,41 +358,77 @@ async def unassign_worklogs(
 
 def _priced_out(priced: PricedWorklog) -> PricedWorklogOut:
     base = WorklogOut.of(WorklogRow(priced.worklog, priced.issue))
+    holding = priced.invoice
     return PricedWorklogOut(
         **base.model_dump(),
         budget_id=priced.budget_id,
         rate=priced.rate,
         rate_source=priced.rate_source,
         invoice_id=priced.invoice_id,
+        invoice=(
+            None
+            if holding is None
+            else WorklogInvoice(id=holding.id, number=holding.number, status=holding.status)
+        ),
     )
+
+
+def _worklog_filters(
+    project_key: Annotated[str | None, Query(max_length=255)] = None,
+    author: Annotated[str | None, Query(max_length=128)] = None,
+    issue_key: Annotated[str | None, Query(max_length=255)] = None,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+) -> worklogs.WorklogFilters:
+    return worklogs.WorklogFilters(
+        project_key=project_key, author=author, issue_key=issue_key, from_date=from_, to_date=to
+    )
+
+
+WorklogFiltersDep = Annotated[worklogs.WorklogFilters, Depends(_worklog_filters)]
 
 
 @router.get("/worklogs", response_model=PricedWorklogPage, tags=["worklogs"])
 async def list_worklogs(
     context: ApiContext,
     session: SessionDep,
-    project_key: Annotated[str | None, Query(max_length=255)] = None,
-    author: Annotated[str | None, Query(max_length=128)] = None,
-    issue_key: Annotated[str | None, Query(max_length=255)] = None,
+    filters: WorklogFiltersDep,
     budget_id: RowId | None = None,
     unassigned: bool = False,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    sort: WorklogSort = WorklogSort.STARTED,
+    order: SortOrder | None = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=worklogs.MAX_PAGE)] = worklogs.DEFAULT_PAGE,
 ) -> PricedWorklogPage:
     priced, next_cursor = await service.list_priced_worklogs(
         session,
         context.tenant.id,
-        worklogs.WorklogFilters(
-            project_key=project_key, author=author, issue_key=issue_key, from_date=from_, to_date=to
-        ),
+        filters,
         budget_id=budget_id,
         unassigned=unassigned,
         cursor=cursor,
         limit=limit,
+        order=WorklogOrder.of(sort, order),
     )
     return PricedWorklogPage(items=[_priced_out(p) for p in priced], next_cursor=next_cursor)
+
+
+@router.get("/worklogs/totals", response_model=WorklogTotalsOut, tags=["worklogs"])
+async def worklog_totals(
+    context: ApiContext,
+    session: SessionDep,
+    filters: WorklogFiltersDep,
+    budget_id: RowId | None = None,
+    unassigned: bool = False,
+) -> WorklogTotalsOut:
+    found = await service.worklog_totals(
+        session, context.tenant.id, filters, budget_id=budget_id, unassigned=unassigned
+    )
+    return WorklogTotalsOut(
+        worklogs=found.worklogs,
+        hours=hours(found.seconds),
+        billable_hours=hours(found.billable_seconds),
+    )
 
 
 @router.patch("/worklogs/{worklog_id}", response_model=PricedWorklogOut, tags=["worklogs"])

@@ -22,6 +22,7 @@ from pydantic import (
 
 from app.billing.models import BillingSettings, Client
 from app.billing.money import MAX_RATE, RoundingMode
+from app.billing.money_view import money_hidden
 from app.billing.rates import RateSource
 from app.ids import RowId
 from app.worklogs.schemas import WorklogOut
@@ -42,12 +43,22 @@ NOT_BILLABLE = frozenset(
 )
 
 
+def billable_currencies() -> list[tuple[str, str]]:
+    """Every ISO 4217 code a client may be invoiced in, with its name, by code."""
+    return sorted(
+        (c.alpha_3, c.name) for c in pycountry.currencies if c.alpha_3 not in NOT_BILLABLE
+    )
+
+
 def _currency(code: str) -> str:
     code = code.strip().upper()
     if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
-        raise ValueError(f"'{code}' is not an ISO 4217 currency code")
+        raise ValueError(f"{code} is not a currency code: use ISO 4217, like EUR or USD")
     if code in NOT_BILLABLE:
-        raise ValueError(f"'{code}' is an ISO 4217 code but not a currency a client is invoiced in")
+        raise ValueError(
+            f"{code} is an ISO 4217 code but not a currency a client is invoiced in:"
+            " use a money code, like EUR or USD"
+        )
     return code
 
 
@@ -56,18 +67,25 @@ def _email(value: str | None) -> str | None:
         return None
     value = value.strip()
     if not _EMAIL.fullmatch(value):
-        raise ValueError("is not an email address")
+        raise ValueError("enter an email address, like billing@example.com")
     return value
 
 
 def _no_blank(value: str) -> str:
     value = value.strip()
     if not value:
-        raise ValueError("may not be blank")
+        raise ValueError("fill it in")
     return value
 
 
 def _money_text(value: Decimal | None) -> str | None:
+    # Hidden from this caller: the one place money leaves the API (app.billing.visibility).
+    if value is None or money_hidden():
+        return None
+    return f"{value:.2f}"
+
+
+def _hours_text(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
@@ -76,6 +94,7 @@ Rate = Annotated[
     Field(ge=0, le=MAX_RATE, decimal_places=2, allow_inf_nan=False),
 ]
 MoneyOut = Annotated[Decimal | None, PlainSerializer(_money_text, return_type=str | None)]
+OptionalHoursOut = Annotated[Decimal | None, PlainSerializer(_hours_text, return_type=str | None)]
 Currency = Annotated[str, AfterValidator(_currency)]
 Email = Annotated[str | None, Field(max_length=254), AfterValidator(_email)]
 Name = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_blank)]
@@ -149,6 +168,7 @@ class SettingsOut(BaseModel):
     billing_group: str | None
     quickbooks_item_id: str | None
     quickbooks_tax_code_id: str | None
+    readers_see_money: bool
 
     @classmethod
     def of(cls, settings: BillingSettings) -> SettingsOut:
@@ -162,12 +182,19 @@ class SettingsOut(BaseModel):
             billing_group=settings.billing_group,
             quickbooks_item_id=settings.quickbooks_item_id,
             quickbooks_tax_code_id=settings.quickbooks_tax_code_id,
+            readers_see_money=settings.readers_see_money,
         )
+
+
+def _prefix(value: str | None) -> str | None:
+    if value is not None and not _PREFIX.fullmatch(value):
+        raise ValueError("use only letters, digits and - _ / . # (no spaces)")
+    return value
 
 
 class SettingsPatch(_Input):
     invoice_number_prefix: Annotated[
-        str | None, Field(max_length=MAX_PREFIX, pattern=_PREFIX.pattern)
+        str | None, Field(max_length=MAX_PREFIX), AfterValidator(_prefix)
     ] = None
     next_invoice_number: Annotated[int | None, Field(ge=1, le=MAX_SEQUENCE)] = None
     rounding_minutes: Annotated[int | None, Field(ge=0, le=240)] = None
@@ -177,11 +204,12 @@ class SettingsPatch(_Input):
     billing_group: Annotated[str | None, Field(max_length=255)] = None
     quickbooks_item_id: Annotated[str | None, Field(max_length=64)] = None
     quickbooks_tax_code_id: Annotated[str | None, Field(max_length=64)] = None
+    readers_see_money: bool | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> Self:
         if not self.model_fields_set:
-            raise ValueError("name at least one setting to change")
+            raise ValueError("Nothing to change: change at least one setting")
         return self
 
 
@@ -199,7 +227,10 @@ ProjectKeys = Annotated[list[ProjectKey], Field(min_length=1, max_length=50)]
 
 def _check_period(starts_on: date | None, ends_on: date | None) -> None:
     if starts_on and ends_on and ends_on < starts_on:
-        raise ValueError("ends_on is before starts_on")
+        raise ValueError(
+            "The budget ends before it starts: choose an end date on or after the start, or "
+            "leave the end date empty for an open budget"
+        )
 
 
 class BudgetIn(_Input):
@@ -240,15 +271,15 @@ class BudgetOut(BaseModel):
     kind: BudgetKind
     project_keys: list[str]
     hourly_rate: MoneyOut
-    hours_cap: MoneyOut
+    hours_cap: OptionalHoursOut
     amount_cap: MoneyOut
     starts_on: date
     ends_on: date | None
     hours_logged: HoursOut
     hours_billable: HoursOut
-    hours_remaining: MoneyOut
+    hours_remaining: OptionalHoursOut
     hours_invoiced: HoursOut
-    amount_invoiced: HoursOut
+    amount_invoiced: MoneyOut
     amount_remaining: MoneyOut
     created_at: datetime
     updated_at: datetime
@@ -259,14 +290,31 @@ class BudgetPage(BaseModel):
     next_cursor: str | None
 
 
+class JiraProjectOut(BaseModel):
+    key: str
+    name: str
+
+
+class JiraProjectList(BaseModel):
+    """The site's Jira projects Worklog360 can see, by key (a budget covers some of them)."""
+
+    items: list[JiraProjectOut]
+
+
 class MemberRate(_Input):
     account_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     hourly_rate: Rate
     effective_from: date
 
 
+class MemberRateOut(BaseModel):
+    account_id: str
+    hourly_rate: MoneyOut
+    effective_from: date
+
+
 class RateCard(BaseModel):
-    items: list[MemberRate]
+    items: list[MemberRateOut]
 
 
 class RateChange(_Input):
@@ -279,8 +327,13 @@ class RateChange(_Input):
 RateChanges = Annotated[list[RateChange], Field(max_length=200)]
 
 
+class RateChangeOut(BaseModel):
+    effective_from: date
+    hourly_rate: MoneyOut
+
+
 class RateChangeList(BaseModel):
-    items: list[RateChange]
+    items: list[RateChangeOut]
 
 
 class AssignmentIn(_Input):
@@ -304,6 +357,15 @@ class AssignmentOut(BaseModel):
     worklog_ids: list[str]
 
 
+class WorklogInvoice(BaseModel):
+    """The invoice holding a worklog: `number` once finalized, null on a draft. Either way
+    the worklog keeps its budget, rate and billable flag (409 `worklog_invoiced`)."""
+
+    id: int
+    number: str | None
+    status: str
+
+
 class PricedWorklogOut(WorklogOut):
     """A worklog as the Worklogs page shows it: with its budget and the rate it bills at."""
 
@@ -311,6 +373,18 @@ class PricedWorklogOut(WorklogOut):
     rate: MoneyOut
     rate_source: RateSource | None
     invoice_id: int | None
+    invoice: WorklogInvoice | None
+
+
+class WorklogTotalsOut(BaseModel):
+    """Every worklog `GET /api/worklogs` lists for the same filters, over all its pages:
+    hours are the sum of their seconds in hours (2 places); billable hours those of the
+    worklogs marked billable. Asked on its own, so the list's first page never waits on
+    a count of the whole filter."""
+
+    worklogs: int
+    hours: HoursOut
+    billable_hours: HoursOut
 
 
 class PricedWorklogPage(BaseModel):
@@ -325,7 +399,7 @@ class WorklogPatch(_Input):
     @model_validator(mode="after")
     def _not_empty(self) -> Self:
         if not self.model_fields_set:
-            raise ValueError("name billable or rate_override")
+            raise ValueError("Nothing to change: set billable or the rate")
         if "billable" in self.model_fields_set and self.billable is None:
-            raise ValueError("billable must be true or false")
+            raise ValueError("Billable must be true or false")
         return self

@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.billing import invoice_repository, invoices, repository
+from app.billing import accounting, invoice_repository, invoices, repository
 from app.billing.line_builder import cents, from_cents
 from app.billing.models import (
     BillingSettings,
@@ -32,14 +32,48 @@ from app.billing.schemas import (
     RateChange,
     SettingsPatch,
 )
+from app.billing.wording import worklog_text
+from app.db import transaction
 from app.errors import Conflict, NotFound, Unprocessable
+from app.runtime import Runtime
+from app.timeutil import human_day
 from app.worklogs import service as worklogs
 from app.worklogs.models import JiraIssue, Worklog
-from app.worklogs.service import WorklogFilters
+from app.worklogs.service import WorklogFilters, WorklogOrder
 
 
 async def get_settings(session: AsyncSession, tenant_id: int) -> BillingSettings:
     return await repository.settings(session, tenant_id)
+
+
+# Settings that always have a value, with their names on the Settings page.
+_REQUIRED_SETTINGS = {
+    "invoice_number_prefix": "Invoice number prefix",
+    "next_invoice_number": "Next invoice number",
+    "rounding_minutes": "Rounding step",
+    "rounding_mode": "Rounding",
+    "default_due_days": "Payment due after",
+    "readers_see_money": "Readers see rates and amounts",
+}
+_HOW_TO_FILL = {
+    "invoice_number_prefix": "leave it blank for numbers without a prefix.",
+    "next_invoice_number": "give the number the next invoice should have, from 1.",
+    "rounding_minutes": "give 0 for no rounding.",
+    "rounding_mode": "choose No rounding, Round up or Round to nearest.",
+    "default_due_days": "give 0 for payment on receipt.",
+    "readers_see_money": "say yes or no.",
+}
+
+
+async def change_settings(
+    runtime: Runtime, tenant_id: int, patch: SettingsPatch
+) -> BillingSettings:
+    """`update_settings`, after the accounting system checked the settings that are its
+    own (it may be called over the network, so before the write transaction opens: on
+    SQLite that holds every other write of the site)."""
+    await accounting.check_settings(runtime, tenant_id, patch.model_dump(exclude_unset=True))
+    async with runtime.writer_lock.hold(), transaction(runtime.sessions) as session:
+        return await update_settings(session, tenant_id, patch)
 
 
 async def update_settings(
@@ -47,20 +81,27 @@ async def update_settings(
 ) -> BillingSettings:
     current = await repository.settings(session, tenant_id, for_update=True)
     changes = patch.model_dump(exclude_unset=True)
-    for field in (
-        "invoice_number_prefix",
-        "next_invoice_number",
-        "rounding_minutes",
-        "rounding_mode",
-        "default_due_days",
-    ):
+    for field, label in _REQUIRED_SETTINGS.items():
         if field in changes and changes[field] is None:
-            raise Unprocessable(f"'{field}' cannot be empty.", code="invalid_request")
+            raise Unprocessable(
+                f"{label} cannot be empty: {_HOW_TO_FILL[field]}", code="invalid_request"
+            )
     mode = RoundingMode(changes.get("rounding_mode", current.rounding_mode))
     minutes = changes.get("rounding_minutes", current.rounding_minutes)
     if mode is not RoundingMode.NONE and minutes == 0:
+        how = "Round up" if mode is RoundingMode.UP else "Round to nearest"
         raise Unprocessable(
-            f"Rounding '{mode.value}' needs rounding_minutes above 0.", code="invalid_rounding"
+            f"{how} needs a rounding step: set Rounding step (minutes) above 0, or choose "
+            "No rounding.",
+            code="invalid_rounding",
+        )
+    if "invoice_number_prefix" in changes or "next_invoice_number" in changes:
+        await _check_number_free(
+            session,
+            tenant_id,
+            changes.get("invoice_number_prefix", current.invoice_number_prefix),
+            changes.get("next_invoice_number", current.next_invoice_number),
+            prefix_changed_alone="next_invoice_number" not in changes,
         )
     for field, value in changes.items():
         setattr(current, field, value.value if isinstance(value, RoundingMode) else value)
@@ -68,13 +109,47 @@ async def update_settings(
     return current
 
 
+async def _check_number_free(
+    session: AsyncSession,
+    tenant_id: int,
+    prefix: str,
+    sequence: int,
+    *,
+    prefix_changed_alone: bool,
+) -> None:
+    """The next finalize would refuse a number an invoice already has (numbers are never
+    reused, even a void invoice keeps its own): say so now, with the number to use."""
+    taken = await repository.invoice_numbers_starting(session, tenant_id, prefix)
+    number = f"{prefix}{sequence}"
+    if number not in taken:
+        return
+    free = sequence
+    while f"{prefix}{free}" in taken:
+        free += 1
+    where = ""
+    if prefix_changed_alone:
+        where = f"with the prefix {prefix}, " if prefix else "without a prefix, "
+    raise Conflict(
+        f"{number} already exists: {where}the next free number is {free}.",
+        code="invoice_number_taken",
+    )
+
+
 async def get_client(
     session: AsyncSession, tenant_id: int, client_id: int, *, lock: repository.Lock = None
 ) -> Client:
     client = await repository.client(session, tenant_id, client_id, lock=lock)
     if client is None:
-        raise NotFound(f"There is no client {client_id}.", code="client_not_found")
+        raise NotFound(
+            "That client no longer exists: it may have been deleted.", code="client_not_found"
+        )
     return client
+
+
+async def client_names(
+    session: AsyncSession, tenant_id: int, client_ids: list[int] | set[int]
+) -> dict[int, str]:
+    return await repository.client_names(session, tenant_id, client_ids)
 
 
 async def list_clients(
@@ -116,7 +191,8 @@ async def create_client(session: AsyncSession, tenant_id: int, data: ClientIn) -
 async def update_client(
     session: AsyncSession, tenant_id: int, client_id: int, patch: ClientPatch
 ) -> Client:
-    client = await get_client(session, tenant_id, client_id)
+    # Locked: a currency change and a QuickBooks link at once must not both pass their checks.
+    client = await get_client(session, tenant_id, client_id, lock="update")
     changes = patch.model_dump(exclude_unset=True)
     if "name" in changes:
         if changes["name"] is None:
@@ -125,6 +201,9 @@ async def update_client(
         client.name_key = changes["name"].casefold()
     if "currency" in changes and changes["currency"] is None:
         raise Unprocessable("A client needs a currency.", code="invalid_request")
+    if "currency" in changes and changes["currency"] != client.currency:
+        # The accounting system may invoice the client's customer in one currency only.
+        await accounting.check_client_currency(session, tenant_id, client, changes["currency"])
     for field, value in changes.items():
         setattr(client, field, value)
     await session.flush()
@@ -155,7 +234,9 @@ async def _check_name_free(
     existing = await repository.client_by_name(session, tenant_id, name)
     if existing is not None and existing.id != keep:
         raise Conflict(
-            f"A client named '{existing.name}' already exists.", code="client_name_taken"
+            f"A client named '{existing.name}' already exists: choose another name, or edit "
+            "that client instead.",
+            code="client_name_taken",
         )
 
 
@@ -189,7 +270,11 @@ async def get_budget(
 ) -> Budget:
     budget = await repository.budget(session, tenant_id, budget_id, lock=lock)
     if budget is None:
-        raise NotFound(f"There is no budget {budget_id}.", code="budget_not_found")
+        raise NotFound(
+            "That budget does not exist on this site (it may have been deleted): open Budgets "
+            "to see the current ones.",
+            code="budget_not_found",
+        )
     return budget
 
 
@@ -232,18 +317,31 @@ async def create_budget(session: AsyncSession, tenant_id: int, data: BudgetIn) -
     return await view_budget(session, tenant_id, budget.id)
 
 
+BUDGET_NEEDS = {
+    "name": "a name",
+    "kind": "a kind (time and materials or retainer)",
+    "project_keys": "at least one Jira project",
+    "starts_on": "a start date (Starts on)",
+}
+
+
 async def update_budget(
     session: AsyncSession, tenant_id: int, budget_id: int, patch: BudgetPatch
 ) -> BudgetView:
     budget = await get_budget(session, tenant_id, budget_id)
     changes = patch.model_dump(exclude_unset=True)
-    for field in ("name", "kind", "project_keys", "starts_on"):
+    for field, needed in BUDGET_NEEDS.items():
         if field in changes and changes[field] is None:
-            raise Unprocessable(f"A budget needs '{field}'.", code="invalid_request")
+            raise Unprocessable(f"A budget needs {needed}: it cannot be left empty.")
     starts = changes.get("starts_on", budget.starts_on)
     ends = changes.get("ends_on", budget.ends_on)
     if ends is not None and ends < starts:
-        raise Unprocessable("ends_on is before starts_on.", code="invalid_period")
+        raise Unprocessable(
+            f"Ends on ({human_day(ends)}) is before Starts on ({human_day(starts)}): pick an end "
+            f"on or after the start, "
+            f"or leave Ends on empty for an open budget.",
+            code="invalid_period",
+        )
     keys = changes.pop("project_keys", None)
     for field, value in changes.items():
         setattr(budget, field, value.value if isinstance(value, BudgetKind) else value)
@@ -287,9 +385,17 @@ async def replace_member_rates(
     for rate in rates:
         key = (rate.account_id, rate.effective_from)
         if key in seen:
+            same = [
+                f"{n}.effective_from"
+                for n, r in enumerate(rates)
+                if (r.account_id, r.effective_from) == key
+            ]
+            who = await repository.person_name(session, tenant_id, rate.account_id)
             raise Unprocessable(
-                f"Two rates for {rate.account_id} start on {rate.effective_from}.",
+                f"Two rates for {who or 'one person'} start on "
+                f"{human_day(rate.effective_from)}: keep one of them, or give it another date.",
                 code="duplicate_rate",
+                fields=same,
             )
         seen.add(key)
     await repository.replace_member_rates(
@@ -326,7 +432,10 @@ async def replace_rate_changes(
     twice = sorted({day for day in days if days.count(day) > 1})
     if twice:
         raise Unprocessable(
-            f"Two rates start on {twice[0]}: one rate per day.", code="duplicate_rate"
+            f"Two rates start on {human_day(twice[0])}: one rate per day. Change one of the "
+            "dates, or remove one of the two.",
+            code="duplicate_rate",
+            fields=[f"{n}.effective_from" for n, day in enumerate(days) if day == twice[0]],
         )
     await repository.replace_dated_rates(
         session,
@@ -373,14 +482,46 @@ async def assign_worklogs(
     ids = sorted({int(i) for i in worklog_ids})
     missing = sorted(set(ids) - await repository.live_worklog_ids(session, tenant_id, ids))
     if missing:
-        shown = ", ".join(str(i) for i in missing[:10])
-        raise NotFound(f"No such worklogs: {shown}.", code="worklog_not_found")
+        raise NotFound(
+            await _missing_worklogs(session, tenant_id, missing), code="worklog_not_found"
+        )
     await invoices.ensure_not_invoiced(session, tenant_id, ids)
     await repository.set_assignments(session, tenant_id, ids, budget_id, by)
     return ids
 
 
+async def _missing_worklogs(session: AsyncSession, tenant_id: int, missing: list[int]) -> str:
+    """Why worklogs cannot change: deleted in Jira (named by issue and day), or not on this
+    site at all (the page's list is older than the site's)."""
+    known = await repository.worklog_descriptions(session, tenant_id, missing)
+    deleted = [worklog_text(k, day, s) for k, day, s, gone in known.values() if gone]
+    unknown = len(missing) - len(known)
+    parts = []
+    if deleted:
+        shown = "; ".join(deleted[:5]) + (
+            f"; and {len(deleted) - 5} more" if len(deleted) > 5 else ""
+        )
+        parts.append(f"{shown} {'was' if len(deleted) == 1 else 'were'} deleted in Jira")
+    if unknown:
+        parts.append(
+            f"{unknown} selected worklog{' is' if unknown == 1 else 's are'} not on this site"
+        )
+    return (
+        " and ".join(parts) + ", so nothing was changed. Apply the filters again to see the "
+        "current list, then choose again."
+    )
+
+
 # --- worklogs with their budget and rate ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceHolding:
+    """The invoice a worklog is on: its number once finalized, none while a draft."""
+
+    id: int
+    number: str | None
+    status: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,7 +531,20 @@ class PricedWorklog:
     budget_id: int | None
     rate: Decimal | None
     rate_source: RateSource | None
-    invoice_id: int | None
+    invoice: InvoiceHolding | None
+
+    @property
+    def invoice_id(self) -> int | None:
+        return None if self.invoice is None else self.invoice.id
+
+
+@dataclass(frozen=True, slots=True)
+class WorklogTotals:
+    """The whole filter's figures, not one page's."""
+
+    worklogs: int
+    seconds: int
+    billable_seconds: int
 
 
 async def list_priced_worklogs(
@@ -402,6 +556,7 @@ async def list_priced_worklogs(
     unassigned: bool,
     cursor: str | None,
     limit: int,
+    order: WorklogOrder | None = None,
 ) -> tuple[list[PricedWorklog], str | None]:
     effective = repository.effective_budget_id()
     query = (
@@ -425,13 +580,17 @@ async def list_priced_worklogs(
             InvoiceWorklog.invoice_id,
             cents(InvoiceWorklog.rate),
             InvoiceWorklog.rate_source,
+            Invoice.number,
+            Invoice.status,
         )
     )
     if budget_id is not None:
         query = query.where(effective == budget_id)
     if unassigned:
         query = query.where(effective.is_(None))
-    rows, next_cursor = await worklogs.page_of(session, query, cursor=cursor, limit=limit)
+    rows, next_cursor = await worklogs.page_of(
+        session, query, cursor=cursor, limit=limit, order=order
+    )
     book = await repository.rate_book(
         session,
         tenant_id,
@@ -440,18 +599,38 @@ async def list_priced_worklogs(
         account_ids=sorted({row[0].author_account_id for row in rows}),
     )
     priced = []
-    for worklog, issue, effective_budget, invoice_id, billed_cents, billed_source in rows:
+    for row in rows:
+        worklog, issue, effective_budget, invoice_id, billed_cents, billed_source = row[:6]
+        number, status = row[6:8]
         rate: Decimal | None
         source: RateSource | None
+        holding = None
         if invoice_id is not None:
             # What the invoice bills it at: later rate changes never reach an invoice.
             rate, source = from_cents(billed_cents), RateSource(billed_source)
+            holding = InvoiceHolding(invoice_id, number, status)
         else:
             rate, source = book.resolve(
                 worklog.id, effective_budget, worklog.author_account_id, worklog.started_on
             )
-        priced.append(PricedWorklog(worklog, issue, effective_budget, rate, source, invoice_id))
+        priced.append(PricedWorklog(worklog, issue, effective_budget, rate, source, holding))
     return priced, next_cursor
+
+
+async def worklog_totals(
+    session: AsyncSession,
+    tenant_id: int,
+    filters: WorklogFilters,
+    *,
+    budget_id: int | None,
+    unassigned: bool,
+) -> WorklogTotals:
+    """Count, hours and billable hours of every worklog the Worklogs list shows for these
+    filters, over all its pages (one aggregate query)."""
+    count, seconds, billable = await repository.worklog_totals(
+        session, tenant_id, filters, budget_id=budget_id, unassigned=unassigned
+    )
+    return WorklogTotals(count, seconds, billable)
 
 
 async def change_worklog(
@@ -463,7 +642,9 @@ async def change_worklog(
     by: str | None,
 ) -> PricedWorklog:
     if not await repository.live_worklog_ids(session, tenant_id, [worklog_id]):
-        raise NotFound(f"There is no worklog {worklog_id}.", code="worklog_not_found")
+        raise NotFound(
+            await _missing_worklogs(session, tenant_id, [worklog_id]), code="worklog_not_found"
+        )
     await invoices.ensure_not_invoiced(session, tenant_id, [worklog_id])
     if "billable" in changes:
         if not isinstance(changes["billable"], bool):

@@ -128,6 +128,12 @@ async def test_rate_card_is_dated_and_replaced_whole(world: World) -> None:
     )
     assert duplicate.status_code == 422
     assert duplicate.json()["error"]["code"] == "duplicate_rate"
+    # Both rows are named, for the page to mark their dates; the person by name (from Jira,
+    # as their worklogs carry it), not an account id.
+    assert duplicate.json()["error"]["fields"] == ["0.effective_from", "1.effective_from"]
+    assert duplicate.json()["error"]["message"] == (
+        "Two rates for Mia Krystof start on 1 Nov 2026: keep one of them, or give it another date."
+    )
     assert (await world.api("GET", f"/api/budgets/{budget['id']}/rates")).json()["items"] == card
 
 
@@ -166,6 +172,9 @@ async def test_a_patch_may_not_put_the_end_before_the_start(world: World) -> Non
     )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_period"
+    assert response.json()["error"]["message"].startswith(
+        "Ends on (30 Nov 2026) is before Starts on (15 Dec 2026): pick an end on or after"
+    )
     assert (await read(world, budget["id"]))["starts_on"] == "2026-11-01"
 
 
@@ -179,8 +188,22 @@ async def test_assigning_unknown_worklogs_changes_nothing(world: World) -> None:
     )
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "worklog_not_found"
-    assert "987654321" in response.json()["error"]["message"]
+    message = response.json()["error"]["message"]
+    assert message.startswith("1 selected worklog is not on this site, so nothing was changed")
+    assert "987654321" not in message  # an id means nothing to people
     assert (await read(world, budget["id"]))["hours_logged"] == "2.00"
+
+    # One deleted in Jira since the list was read: named by its issue and day.
+    gone = worklog_id(world, 5400)
+    world.site.delete_worklog(gone)
+    await world.settle()
+    response = await world.api(
+        "POST", "/api/worklogs/assign", json={"budget_id": budget["id"], "worklog_ids": [gone]}
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["message"].startswith(
+        "ALPHA-1's worklog of 1.50 h on 15 Nov 2026 was deleted in Jira, so nothing was changed."
+    )
 
 
 async def test_a_client_with_budgets_cannot_be_deleted(world: World) -> None:

@@ -59,6 +59,7 @@ async def test_settings_start_with_sensible_defaults(world: World, installation:
         "billing_group": None,
         "quickbooks_item_id": None,
         "quickbooks_tax_code_id": None,
+        "readers_see_money": True,
     }
 
 
@@ -114,6 +115,111 @@ async def test_bad_settings_are_refused_and_nothing_changes(
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == code
     assert (await world.api("GET", "/api/settings")).json() == before
+
+
+async def test_refused_settings_say_what_to_do_in_the_pages_words(
+    world: World, installation: Any
+) -> None:
+    async def message(patch: dict[str, Any]) -> str:
+        response = await world.api("PATCH", "/api/settings", json=patch)
+        assert response.status_code == 422, response.text
+        text: str = response.json()["error"]["message"]
+        return text
+
+    assert "use only letters, digits and - _ / . # (no spaces)" in await message(
+        {"invoice_number_prefix": "has space"}
+    )
+    assert "pattern" not in await message({"invoice_number_prefix": "has space"})
+    assert await message({"next_invoice_number": None}) == (
+        "Next invoice number cannot be empty: give the number the next invoice should have, from 1."
+    )
+    assert await message({"rounding_mode": "nearest"}) == (
+        "Round to nearest needs a rounding step: set Rounding step (minutes) above 0, or "
+        "choose No rounding."
+    )
+
+
+async def six_finalized_invoices(world: World) -> list[str]:
+    """INV-1 to INV-6: one finalized invoice a day, Nov 1 to Nov 6."""
+    world.site.add_project("ALPHA", "Alpha")
+    issue = world.site.add_issue("ALPHA", "Build it").id
+    for day in range(1, 7):
+        world.site.add_worklog(
+            issue, "user-1", started=f"2026-11-0{day}T09:00:00.000+0000", time_spent_seconds=3600
+        )
+    await world.settle()
+    client = await create(world)
+    budget = await world.api(
+        "POST",
+        "/api/budgets",
+        json={
+            "client_id": client["id"],
+            "name": "November",
+            "project_keys": ["ALPHA"],
+            "starts_on": "2026-11-01",
+        },
+    )
+    assert budget.status_code == 201, budget.text
+    numbers = []
+    for day in range(1, 7):
+        draft = await world.api(
+            "POST",
+            f"/api/budgets/{budget.json()['id']}/invoices",
+            json={"period_start": f"2026-11-0{day}", "period_end": f"2026-11-0{day}"},
+        )
+        assert draft.status_code == 201, draft.text
+        final = await world.api("POST", f"/api/invoices/{draft.json()['id']}/finalize")
+        assert final.status_code == 200, final.text
+        numbers.append(final.json()["number"])
+    return numbers
+
+
+async def test_a_next_invoice_number_already_taken_is_refused_naming_the_invoice(
+    world: World, installation: Any
+) -> None:
+    assert await six_finalized_invoices(world) == [f"INV-{n}" for n in range(1, 7)]
+
+    response = await world.api("PATCH", "/api/settings", json={"next_invoice_number": 3})
+
+    assert response.status_code == 409, response.text
+    assert response.json()["error"] == {
+        "code": "invoice_number_taken",
+        "message": "INV-3 already exists: the next free number is 7.",
+    }
+    assert (await world.api("GET", "/api/settings")).json()["next_invoice_number"] == 7
+    # A free number is taken as it is, and a new prefix starts a new series.
+    assert (
+        await world.api("PATCH", "/api/settings", json={"next_invoice_number": 10})
+    ).status_code == 200
+    fresh = await world.api(
+        "PATCH", "/api/settings", json={"invoice_number_prefix": "NEW-", "next_invoice_number": 3}
+    )
+    assert fresh.status_code == 200, fresh.text
+
+
+async def test_the_prefix_in_force_decides_whether_a_number_is_taken(
+    world: World, installation: Any
+) -> None:
+    await six_finalized_invoices(world)
+    moved = await world.api(
+        "PATCH", "/api/settings", json={"invoice_number_prefix": "A-", "next_invoice_number": 2}
+    )
+    assert moved.status_code == 200, moved.text
+
+    # Back to INV- in the same PATCH as the number: INV-2 exists.
+    both = await world.api(
+        "PATCH", "/api/settings", json={"invoice_number_prefix": "INV-", "next_invoice_number": 2}
+    )
+    assert both.status_code == 409
+    assert both.json()["error"]["message"] == "INV-2 already exists: the next free number is 7."
+    # The prefix alone, with next number 2 in force: the same clash, said for the prefix.
+    alone = await world.api("PATCH", "/api/settings", json={"invoice_number_prefix": "INV-"})
+    assert alone.status_code == 409
+    assert alone.json()["error"]["message"] == (
+        "INV-2 already exists: with the prefix INV-, the next free number is 7."
+    )
+    settings = (await world.api("GET", "/api/settings")).json()
+    assert (settings["invoice_number_prefix"], settings["next_invoice_number"]) == ("A-", 2)
 
 
 # --- who may change billing data -------------------------------------------------------------
@@ -272,29 +378,30 @@ async def test_two_clients_may_not_share_a_name_whatever_the_case(
 
 
 @pytest.mark.parametrize(
-    ("body", "field"),
+    ("body", "field", "words"),
     [
-        ({"name": "X", "currency": "XYZ"}, "ISO 4217"),
-        ({"name": "X", "currency": "US"}, "ISO 4217"),
-        ({"name": "X", "currency": "XXX"}, "not a currency a client is invoiced in"),
-        ({"name": "X", "currency": "XAU"}, "not a currency a client is invoiced in"),
-        ({"name": "   ", "currency": "USD"}, "blank"),
-        ({"name": "x" * 201, "currency": "USD"}, "name"),
-        ({"name": "X", "currency": "USD", "hourly_rate": "-5"}, "hourly_rate"),
-        ({"name": "X", "currency": "USD", "hourly_rate": "10.001"}, "hourly_rate"),
-        ({"name": "X", "currency": "USD", "hourly_rate": "1e9"}, "hourly_rate"),
-        ({"name": "X", "currency": "USD", "billing_email": "not-an-email"}, "email"),
-        ({"name": "X", "currency": "USD", "address": "a" * 2001}, "address"),
-        ({"currency": "USD"}, "name"),
-        ({"name": "X", "currency": "USD", "unknown": 1}, "unknown"),
+        ({"name": "X", "currency": "XYZ"}, "currency", "ISO 4217"),
+        ({"name": "X", "currency": "US"}, "currency", "ISO 4217"),
+        ({"name": "X", "currency": "XXX"}, "currency", "not a currency a client is invoiced in"),
+        ({"name": "X", "currency": "XAU"}, "currency", "not a currency a client is invoiced in"),
+        ({"name": "   ", "currency": "USD"}, "name", "Name: fill it in"),
+        ({"name": "x" * 201, "currency": "USD"}, "name", "Name: shorten it to 200"),
+        ({"name": "X", "currency": "USD", "hourly_rate": "-5"}, "hourly_rate", "Hourly rate"),
+        ({"name": "X", "currency": "USD", "hourly_rate": "10.001"}, "hourly_rate", "2 decimal"),
+        ({"name": "X", "currency": "USD", "hourly_rate": "1e9"}, "hourly_rate", "at most"),
+        ({"name": "X", "currency": "USD", "billing_email": "x"}, "billing_email", "email"),
+        ({"name": "X", "currency": "USD", "address": "a" * 2001}, "address", "Address: shorten"),
+        ({"currency": "USD"}, "name", "Name: fill it in"),
+        ({"name": "X", "currency": "USD", "unknown": 1}, "unknown", "no such field"),
     ],
 )
 async def test_bad_clients_are_refused_with_the_field_named(
-    world: World, installation: Any, body: dict[str, Any], field: str
+    world: World, installation: Any, body: dict[str, Any], field: str, words: str
 ) -> None:
     response = await world.api("POST", "/api/clients", json=body)
     assert response.status_code == 422, response.text
-    assert field in response.json()["error"]["message"]
+    assert words in response.json()["error"]["message"]
+    assert response.json()["error"]["fields"] == [field]
     assert await client_count(world) == 0
 
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import update
+
+from app.billing.models import BillingSettings
+from app.db import transaction
 from tests.app.billing.test_budgets import create_budget, worklog_id
 from tests.app.billing.test_invoices import error_code, finalize, generate, invoice_of
 from tests.support.world import World
@@ -35,6 +39,14 @@ async def settings_of(world: World) -> dict[str, Any]:
 async def change_settings(world: World, **changes: Any) -> None:
     response = await world.api("PATCH", "/api/settings", json=changes)
     assert response.status_code == 200, response.text
+
+
+async def store_settings(world: World, **changes: Any) -> None:
+    """Numbering Settings would now refuse (it checks the number is free), as a site may
+    have saved it before: finalize must still never issue a number twice."""
+    await settings_of(world)  # the row exists
+    async with transaction(world.runtime.sessions) as session:
+        await session.execute(update(BillingSettings).values(**changes))
 
 
 async def all_worklogs(world: World) -> list[dict[str, Any]]:
@@ -69,7 +81,9 @@ async def test_invoice_number_too_long_is_refused_and_nothing_is_written(world: 
 async def test_invoice_number_taken_is_refused_and_nothing_is_written(world: World) -> None:
     first, second = await two_drafts(world)
     assert (await finalize(world, first["id"]))["number"] == "INV-1"
-    await change_settings(world, next_invoice_number=1)  # moved back to a number in use
+    refused = await world.api("PATCH", "/api/settings", json={"next_invoice_number": 1})
+    assert (refused.status_code, error_code(refused)) == (409, "invoice_number_taken")
+    await store_settings(world, next_invoice_number=1)  # moved back to a number in use
 
     response = await world.api("POST", f"/api/invoices/{second['id']}/finalize")
 
@@ -89,7 +103,11 @@ async def test_invoice_number_taken_compares_the_whole_number_across_prefixes(
     await change_settings(world, next_invoice_number=11)
     first, second = await two_drafts(world)
     assert (await finalize(world, first["id"]))["number"] == "INV-11"
-    await change_settings(world, invoice_number_prefix="INV-1", next_invoice_number=1)
+    refused = await world.api(
+        "PATCH", "/api/settings", json={"invoice_number_prefix": "INV-1", "next_invoice_number": 1}
+    )
+    assert refused.json()["error"]["message"] == "INV-11 already exists: the next free number is 2."
+    await store_settings(world, invoice_number_prefix="INV-1", next_invoice_number=1)
 
     response = await world.api("POST", f"/api/invoices/{second['id']}/finalize")
 
@@ -142,7 +160,10 @@ async def test_worklog_invoiced_on_a_finalized_invoice_and_nothing_changes(world
             body,
             response.text,
         )
-        assert "finalized invoice INV-1" in response.json()["error"]["message"]
+        message = response.json()["error"]["message"]
+        assert message.startswith("ALPHA-1's worklog of 1.50 h on 15 Nov 2026"), message
+        assert "is on invoice INV-1, which is finalized" in message
+        assert nov_15 not in message  # people know issue keys, not worklog ids
 
     assert await all_worklogs(world) == before
     assert (await world.api("GET", f"/api/budgets/{budget['id']}")).json() == budget_before

@@ -7,6 +7,7 @@ Nov 1 and 1.50 h on Nov 15; this module adds Ada Admin's 2 h 10 min on ALPHA-2 o
 from __future__ import annotations
 
 import asyncio
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -246,6 +247,8 @@ async def test_only_billable_worklogs_of_the_period_not_on_another_invoice(world
     assert response.status_code == 422
     assert error_code(response) == "nothing_to_invoice"
     assert "November" in response.json()["error"]["message"]
+    # The days as the pages write them.
+    assert "from 1 Nov 2026 to 14 Nov 2026" in response.json()["error"]["message"]
     # ...and no empty draft was left behind.
     assert (await world.api("GET", "/api/invoices")).json()["items"] == []
 
@@ -271,7 +274,11 @@ async def test_a_worklog_without_any_rate_is_refused_with_the_fix(world: World) 
 
     assert response.status_code == 422
     assert error_code(response) == "rate_missing"
-    assert "Settings" in response.json()["error"]["message"]
+    message = response.json()["error"]["message"]
+    assert "Settings" in message
+    # The worklogs as people know them: the issue, the hours and the day, not Jira's ids.
+    assert re.search(r"for example [A-Z]+-\d+'s worklog of \d+\.\d\d h on \d+ Nov 2026", message)
+    assert not re.search(r"\b1\d{4}\b", message), message
     assert (await world.api("GET", "/api/invoices")).json()["items"] == []
 
 
@@ -566,7 +573,12 @@ async def test_invoiced_worklogs_keep_their_budget_rate_and_billable_flag(world:
         response = await world.api(method, path, json=body)
         assert response.status_code == 409, (path, response.text)
         assert error_code(response) == "worklog_invoiced"
-        assert f"draft invoice {invoice['id']}" in response.json()["error"]["message"]
+        message = response.json()["error"]["message"]
+        assert message.startswith(
+            "ALPHA-1's worklog of 1.50 h on 15 Nov 2026 is on a draft invoice of the budget"
+            " 'November': remove its line from the draft, or delete the draft"
+        ), message
+        assert f"invoice {invoice['id']}" not in message and nov_15 not in message
 
 
 async def test_invoiced_worklogs_stay_in_their_budget_when_budgets_change(
@@ -790,19 +802,19 @@ async def test_another_sites_invoice_is_a_404(world: World) -> None:
     other.add_user("Olga Other", account_id="user-admin", global_permissions=["ADMINISTER"])
     await world.install(other)
 
-    for method, path in (
-        ("GET", f"/api/invoices/{invoice['id']}"),
-        ("GET", f"/api/invoices/{invoice['id']}/lines"),
-        ("POST", f"/api/invoices/{invoice['id']}/finalize"),
-        ("DELETE", f"/api/invoices/{invoice['id']}"),
-        ("POST", f"/api/budgets/{budget['id']}/invoices"),
+    period = {"period_start": "2026-11-01", "period_end": "2026-11-30"}
+    for method, path, body in (
+        ("GET", f"/api/invoices/{invoice['id']}", None),
+        ("GET", f"/api/invoices/{invoice['id']}/lines", None),
+        (
+            "POST",
+            f"/api/invoices/{invoice['id']}/finalize",
+            {"expected_total": "200.00", "accept_over_cap": True},
+        ),
+        ("DELETE", f"/api/invoices/{invoice['id']}", None),
+        ("POST", f"/api/budgets/{budget['id']}/invoices", period),
     ):
-        response = await world.api(
-            method,
-            path,
-            site=other,
-            json={"period_start": "2026-11-01", "period_end": "2026-11-30"},
-        )
+        response = await world.api(method, path, site=other, json=body)
         assert response.status_code == 404, (path, response.text)
     assert (await world.api("GET", "/api/invoices", site=other)).json()["items"] == []
 

@@ -59,7 +59,10 @@ async def test_without_a_base_rate_the_change_prices_only_work_after_it(world: W
     response = await world.api("POST", f"/api/budgets/{budget['id']}/invoices", json=payload)
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "rate_missing"
-    assert worklog_id(world, 1800) in response.json()["error"]["message"]
+    # The unpriced worklog (Nov 1, before the change) by its issue and day, not Jira's id.
+    message = response.json()["error"]["message"]
+    assert "worklog of 0.50 h on 1 Nov 2026" in message
+    assert worklog_id(world, 1800) not in message
 
     invoice = await generate(world, budget["id"], period_start="2026-11-10")
     assert invoice["total"] == "225.00"
@@ -188,3 +191,20 @@ async def test_replacements_at_once_take_turns(world: World) -> None:
 
     assert [a.status_code for a in answers] == [200] * 6
     assert (await world.api("GET", path)).json()["items"] in lists
+
+
+async def test_a_day_given_twice_is_named_with_the_rows_that_give_it(world: World) -> None:
+    budget = await create_budget(world, hourly_rate="100.00")
+    changes = [
+        {"effective_from": "2026-11-10", "hourly_rate": "110.00"},
+        {"effective_from": "2026-11-20", "hourly_rate": "120.00"},
+        {"effective_from": "2026-11-10", "hourly_rate": "130.00"},
+    ]
+    response = await world.api("PUT", f"/api/budgets/{budget['id']}/rate-changes", json=changes)
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        "code": "duplicate_rate",
+        "message": "Two rates start on 10 Nov 2026: one rate per day. Change one of the dates,"
+        " or remove one of the two.",
+        "fields": ["0.effective_from", "2.effective_from"],
+    }
