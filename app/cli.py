@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import logging
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +19,8 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings()
     if settings.auto_migrate:
         migrations.upgrade(settings.database_url)
+    if args.workers > 1:
+        metrics_multiprocess_dir()
     # Several workers need the app as an import string; each builds it from the environment.
     target = "app.main:create_app" if args.workers > 1 else create_app(settings)
     uvicorn.run(
@@ -29,8 +31,21 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         proxy_headers=True,
         log_level=settings.log_level.lower(),
+        # Our own JSON request line replaces uvicorn's (which logs the query: `?jwt=…`).
+        access_log=False,
+        log_config=None,
     )
     return 0
+
+
+def metrics_multiprocess_dir() -> None:
+    """prometheus_client's multiprocess mode for `--workers N`: each process writes its
+    counters to files in one fresh folder, which /metrics sums (any process answers)."""
+    import os
+    import tempfile
+
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="w360-metrics-")
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -41,6 +56,10 @@ def _worker(args: argparse.Namespace) -> int:
     settings = load_settings()
     worker.require_queue(settings)
     worker.migrate_first(settings)
+    if args.metrics_port is not None:
+        from app.observability.metrics import serve_metrics
+
+        serve_metrics(args.metrics_port, args.metrics_host)
     asyncio.run(worker.run_worker(settings, concurrency=args.concurrency))
     return 0
 
@@ -67,8 +86,23 @@ def _demo(args: argparse.Namespace) -> int:
             data_dir=args.data_dir,
             worklogs=args.worklogs,
             quiet=not args.verbose,
+            forge=args.forge or args.with_connect,
+            with_connect=args.with_connect,
         )
     )
+
+
+def _forge_app(args: argparse.Namespace) -> int:
+    from app import forge_app
+
+    try:
+        manifest = forge_app.write_app(args.out, args.remote_url, args.app_id)
+    except forge_app.ForgeAppError as exc:
+        print(f"worklog360 forge-app: {exc}", file=sys.stderr)
+        return 2
+    print(f"Wrote the Forge app to {args.out}: {manifest.name} and the Custom UI in static/.")
+    print(f"Next: cd {args.out} && forge deploy && forge install (see the README).")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
         "worker", help="run queued background jobs (W360_JOBS=worker, PostgreSQL)"
     )
     worker.add_argument("--concurrency", type=int, default=4, help="jobs run at once")
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve this worker's Prometheus metrics (job runs, outbound calls) on this port",
+    )
+    worker.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address for --metrics-port (no token on it: keep it on a private network)",
+    )
     worker.set_defaults(handler=_worker)
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("--revision", default="head")
@@ -102,13 +147,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--worklogs", type=int, default=2000, help="how many worklogs to seed")
     demo.add_argument("--verbose", action="store_true", help="log every request")
+    demo.add_argument(
+        "--forge",
+        action="store_true",
+        help="install the Forge app (its Custom UI inside the emulated Jira) instead of the "
+        "Connect app, as a site installs Worklog360 today",
+    )
+    demo.add_argument(
+        "--with-connect",
+        action="store_true",
+        help="with --forge: install the Connect app on the same site too (one tenant, two doors)",
+    )
     demo.set_defaults(handler=_demo)
+    forge = commands.add_parser(
+        "forge-app",
+        help="write the Forge app folder (manifest.yml and the built Custom UI) for forge deploy",
+    )
+    forge.add_argument("--out", type=Path, required=True, help="the folder to write")
+    forge.add_argument(
+        "--remote-url", required=True, help="this service's https URL (W360_BASE_URL)"
+    )
+    forge.add_argument(
+        "--app-id", required=True, help="ari:cloud:ecosystem::app/<uuid> (from forge register)"
+    )
+    forge.set_defaults(handler=_forge_app)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from app.observability.logs import configure_logging
+
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(os.environ.get("W360_LOG_LEVEL", "INFO"))
     try:
         code: int = args.handler(args)
     except SettingsError as exc:

@@ -12,6 +12,13 @@ Then it installs the app into the Jira site (a signed install, as Jira does it),
 the worklog backfill, creates clients, budgets and a rate card through the app's own JSON
 API, and prints one URL: the app's Worklogs page inside the emulated Jira.
 
+`--forge` shows the other front door instead: the Forge app folder is built
+(`app.forge_app.write_app`, the Custom UI bundle included) into the data folder and deployed
+to the emulated Forge, the app's `W360_FORGE_*` point at the emulator's keys, and the app is
+installed through Forge's lifecycle only, as a site installs Worklog360 today; the printed URL
+is the Forge global page, its Custom UI served from Forge's (emulated) CDN on the other
+loopback name. `--with-connect` adds the Connect app to the same site: one tenant, two doors.
+
 This is the only product module that imports `sandbox/`; nothing else imports this one.
 """
 
@@ -32,14 +39,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 import uvicorn
 
 from app import migrations
+from app.forge_app import write_app
 from app.main import create_app
-from app.settings import QuickBooksSettings, Settings
-from sandbox.jira import JiraSandbox, Site
+from app.settings import ForgeSettings, QuickBooksSettings, Settings
+from sandbox.jira import ForgeApp, JiraSandbox, Site
+from sandbox.jira.forge import JWKS_PATH
+from sandbox.jira.forge_ui import module_path
 from sandbox.jira.host import host_page_path
 from sandbox.quickbooks import QuickBooksSandbox
 from sandbox.quickbooks.company import Company
@@ -51,6 +62,11 @@ QBO_CLIENT_SECRET = "worklog360-demo-secret"  # noqa: S105 - the emulator's, not
 QBO_VERIFIER_TOKEN = "worklog360-demo-verifier"  # noqa: S105
 READY_TIMEOUT_SECONDS = 300.0
 START_MODULE = "worklog360-worklogs"
+# The demo's Forge app (what `forge register` would print); any app id would do.
+FORGE_APP_ID = "ari:cloud:ecosystem::app/f0a3e360-2026-4c0d-9e3a-360de7000001"
+FORGE_START_ROUTE = "worklogs"
+# Forge's CDN is another origin than the Jira site: the other name of the loopback address.
+OTHER_LOOPBACK_NAME = {"127.0.0.1": "localhost", "localhost": "127.0.0.1"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +80,9 @@ class DemoOptions:
     days: int = 91
     seed: int = 360
     quiet: bool = True
+    # The Forge door (the Forge app only, unless `with_connect`) instead of the Connect one.
+    forge: bool = False
+    with_connect: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,21 +182,51 @@ class Demo:
     clients: dict[str, int] = field(default_factory=dict)
     budgets: dict[str, int] = field(default_factory=dict)
     worklogs: int = 0
+    forge_app: ForgeApp | None = None
+    connect_installed: bool = True
 
     def page_url(self, module_key: str = START_MODULE, **params: str) -> str:
-        """The Jira page showing one of the app's page modules."""
+        """The Jira page showing one of the app's Connect page modules."""
         path = host_page_path(self.site, self.settings.app_key, module_key, **params)
         return f"{self.jira_url}{path}"
 
+    def forge_page_url(self, route: str | None = FORGE_START_ROUTE, **params: str) -> str:
+        """Jira's page of the Forge app's global page (at one of its subpages), or of its
+        configure page (`route="configure"`)."""
+        app = self.forge
+        kind = "jira:adminPage" if route == "configure" else "jira:globalPage"
+        path = module_path(self.site, app, app.ui_modules_of(kind)[0])
+        if route and route != "configure":
+            path += f"/{route}"
+        query = f"?{urlencode(params)}" if params else ""
+        return f"{self.jira_url}{path}{query}"
+
+    def issue_url(self, issue_key: str, **params: str) -> str:
+        query = f"?{urlencode(params)}" if params else ""
+        return f"{self.jira_url}{self.site.context_path}/browse/{issue_key}{query}"
+
+    @property
+    def forge(self) -> ForgeApp:
+        if self.forge_app is None:
+            raise DemoError("This demo runs the Connect door only: start it with --forge.")
+        return self.forge_app
+
     @property
     def start_url(self) -> str:
-        return self.page_url()
+        return self.forge_page_url() if self.forge_app is not None else self.page_url()
 
     async def api(
         self, method: str, path: str, *, account_id: str | None = None, json: Any = None
     ) -> httpx.Response:
-        """Call the app's JSON API as a person in the iframe would (fresh context token)."""
-        token = self.site.context_token(self.settings.app_key, account_id or self.admin.account_id)
+        """Call the app's JSON API as a person on its pages would: through the Forge bridge
+        (invokeRemote, a fresh FIT) when the Forge app is there, else with a fresh Connect
+        context token."""
+        account_id = account_id or self.admin.account_id
+        if self.forge_app is not None:
+            return await self.jira.forge.invoke_remote(
+                self.site, self.forge_app, account_id, method, path, json_body=json
+            )
+        token = self.site.context_token(self.settings.app_key, account_id)
         async with httpx.AsyncClient(base_url=self.app_url, timeout=30.0) as client:
             return await client.request(
                 method, path, json=json, headers={"Authorization": f"JWT {token}"}
@@ -297,7 +346,13 @@ def seed_quickbooks(qbo: QuickBooksSandbox, app_url: str) -> Company:
 
 
 def app_settings(options: DemoOptions, data_dir: Path, app: str, jira: str, qbo: str) -> Settings:
+    forge = (
+        ForgeSettings(app_id=FORGE_APP_ID, jwks_url=f"{jira}{JWKS_PATH}")
+        if options.forge
+        else ForgeSettings()
+    )
     return Settings(
+        forge=forge,
         env="development",
         base_url=app,
         database_url=f"sqlite:///{data_dir / 'worklog360.db'}",
@@ -443,6 +498,17 @@ async def load_billing(demo: Demo, today: date) -> None:
     )
 
 
+async def install_forge_app(demo: Demo) -> ForgeApp:
+    """Build the Forge app folder as `worklog360 forge-app` does (the remote is the demo's
+    app), deploy it to the emulated Forge and install it on the site as its administrator:
+    Forge delivers `avi:forge:installed:app`, and the app places the site and backfills."""
+    folder = demo.data_dir / "forge-app"
+    await asyncio.to_thread(write_app, folder, demo.app_url, FORGE_APP_ID, loopback=True)
+    app = demo.jira.forge.deploy(folder)
+    await demo.jira.forge.install(demo.site, app, installer_account_id=demo.admin.account_id)
+    return app
+
+
 async def run_demo(
     options: DemoOptions,
     *,
@@ -450,6 +516,11 @@ async def run_demo(
     stop: asyncio.Event | None = None,
 ) -> None:
     """Start everything, load the data, call `ready`, and serve until `stop` is set."""
+    if options.forge and options.host not in OTHER_LOOPBACK_NAME:
+        raise DemoError(
+            "--forge needs --host 127.0.0.1 or localhost: Forge's CDN is emulated on the "
+            "other of those two names (another origin than the Jira site, as Forge's is)."
+        )
     data_dir = options.data_dir or Path(tempfile.mkdtemp(prefix="worklog360-demo-"))
     data_dir.mkdir(parents=True, exist_ok=True)
     sockets = [
@@ -459,7 +530,15 @@ async def run_demo(
     settings = app_settings(options, data_dir, app_url, jira_url, qbo_url)
     await asyncio.to_thread(migrations.upgrade, settings.database_url)
 
-    jira = JiraSandbox(deliver_webhooks_immediately=True)
+    if options.forge:
+        # The app reaches api.atlassian.com's stand-in on the emulator itself; the browser
+        # reaches Forge's CDN on the other loopback name.
+        cdn = f"http://{OTHER_LOOPBACK_NAME[options.host]}:{sockets[1].getsockname()[1]}"
+        jira = JiraSandbox(
+            deliver_webhooks_immediately=True, gateway_url=jira_url, forge_cdn_url=cdn
+        )
+    else:
+        jira = JiraSandbox(deliver_webhooks_immediately=True)
     site = jira.add_site(f"{jira_url}/sites/acme")
     qbo = QuickBooksSandbox(deliver_webhooks_immediately=True)
     company = seed_quickbooks(qbo, app_url)
@@ -483,7 +562,11 @@ async def run_demo(
             settings=settings,
             worklogs=count,
         )
-        await jira.install_app(site, f"{app_url}/atlassian-connect.json")
+        if options.forge:
+            demo.forge_app = await install_forge_app(demo)
+            demo.connect_installed = options.with_connect
+        if not options.forge or options.with_connect:
+            await jira.install_app(site, f"{app_url}/atlassian-connect.json")
         await _wait_for_backfill(demo)
         await load_billing(demo, today)
         if ready is not None:
@@ -503,10 +586,13 @@ def main(options: DemoOptions) -> int:
     """The CLI: print the one URL to open, serve until Ctrl+C."""
 
     def announce(demo: Demo) -> None:
+        doors = "the Connect app"
+        if demo.forge_app is not None:
+            doors = "the Forge app" + (" and the Connect app" if demo.connect_installed else "")
         print(
-            f"Worklog360 demo: {demo.worklogs} worklogs, {len(demo.clients)} clients, "
-            f"{len(demo.budgets)} budgets, QuickBooks company '{demo.company.name}' with "
-            f"{len(QBO_CUSTOMERS)} customers. Data in {demo.data_dir}. Ctrl+C stops it.",
+            f"Worklog360 demo ({doors}): {demo.worklogs} worklogs, {len(demo.clients)} "
+            f"clients, {len(demo.budgets)} budgets, QuickBooks company '{demo.company.name}' "
+            f"with {len(QBO_CUSTOMERS)} customers. Data in {demo.data_dir}. Ctrl+C stops it.",
             file=sys.stderr,
         )
         print(demo.start_url, flush=True)

@@ -29,6 +29,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 
 from app.db import conninfo
 from app.jobs import CATALOG, Periodic, Runtime
+from app.observability.jobs import job_run
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,14 @@ class QueuedJobs:
     async def drain(self) -> None:
         """A web process runs no job, so has none to wait for."""
 
+    async def depth(self) -> dict[tuple[str, str], int]:
+        """Jobs waiting (todo) and running (doing), by queue: what `/metrics` shows."""
+        rows = await self.app.connector.execute_query_all_async(
+            "SELECT queue_name, status::text AS status, count(*) AS jobs"
+            " FROM procrastinate_jobs WHERE status IN ('todo', 'doing') GROUP BY 1, 2"
+        )
+        return {(str(r["queue_name"]), str(r["status"])): int(r["jobs"]) for r in rows}
+
     async def close(self) -> None:
         if self._open:
             await self.app.close_async()
@@ -114,9 +123,10 @@ class QueuedJobs:
         return self._runtime
 
     async def _run_tenant_job(self, name: str, tenant_id: int) -> None:
-        await _logged(
-            f"{name}:{tenant_id}", CATALOG.tenant_jobs[name](self._runtime_or_fail(), tenant_id)
-        )
+        async with job_run(name, tenant_id) as run:
+            run.ok = await _logged(
+                f"{name}:{tenant_id}", CATALOG.tenant_jobs[name](self._runtime_or_fail(), tenant_id)
+            )
 
     async def _retry_stalled_jobs(self, runtime: Runtime) -> None:
         """A worker killed mid-job (OOM, SIGKILL, a deploy's timeout) leaves it 'doing' with
@@ -129,7 +139,8 @@ class QueuedJobs:
 
     def _add_periodic(self, periodic: Periodic) -> None:
         async def run(timestamp: int) -> None:
-            await _logged(periodic.name, periodic.run(self._runtime_or_fail()))
+            async with job_run(periodic.name) as outcome:
+                outcome.ok = await _logged(periodic.name, periodic.run(self._runtime_or_fail()))
 
         # queueing_lock: one waits; lock: one runs (as the embedded runner's key does).
         task: Any = self.app.task(
@@ -140,7 +151,7 @@ class QueuedJobs:
         )
 
 
-async def _logged(key: str, job: Awaitable[None]) -> None:
+async def _logged(key: str, job: Awaitable[None]) -> bool:
     """As the embedded runner does: a failed job is logged, and the next request or sweep
     tries again. Kept as failed in the queue, a sweep every 2 s against a site whose Jira is
     down would leave 43,200 rows a day."""
@@ -148,3 +159,5 @@ async def _logged(key: str, job: Awaitable[None]) -> None:
         await job
     except Exception:
         logger.exception("background job %s failed", key)
+        return False
+    return True

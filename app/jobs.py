@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from app.observability.jobs import job_run
+
 logger = logging.getLogger(__name__)
 
 JobFactory = Callable[[], Awaitable[None]]
@@ -127,6 +129,10 @@ class JobQueue(Protocol):
 
     async def drain(self) -> None: ...
 
+    async def depth(self) -> dict[tuple[str, str], int] | None:
+        """Jobs queued and running by (queue, status); None where nothing is queued."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -141,7 +147,8 @@ class EmbeddedJobs:
         job = CATALOG.tenant_jobs[name]
 
         async def run() -> None:
-            await job(runtime, tenant_id)
+            async with job_run(name, tenant_id):
+                await job(runtime, tenant_id)
 
         self.runner.submit(f"{name}:{tenant_id}", run)
 
@@ -152,12 +159,16 @@ class EmbeddedJobs:
     async def drain(self) -> None:
         await self.runner.drain()
 
+    async def depth(self) -> None:
+        return None  # jobs are tasks of this process, never queued
+
     async def close(self) -> None:
         await self.runner.close()
 
 
 def _bound(periodic: Periodic, runtime: Runtime) -> JobFactory:
     async def run() -> None:
-        await periodic.run(runtime)
+        async with job_run(periodic.name):
+            await periodic.run(runtime)
 
     return run

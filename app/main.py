@@ -15,22 +15,31 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app import validation_errors
 from app.billing import accounting
 from app.billing.invoice_routes import router as invoices_router
 from app.billing.lock_triggers import locked_refusal
 from app.billing.me_routes import router as billing_me_router
 from app.billing.report_routes import router as billing_reports_router
 from app.billing.routes import router as billing_router
-from app.errors import AppError, error_body
+from app.body_limit import BodySizeLimit
+from app.errors import ERROR_RESPONSES, AppError, error_body
+from app.observability.health import migration_head
+from app.observability.requests import RequestObserver
+from app.observability.routes import router as ops_router
 from app.pages.routes import router as pages_router
+from app.privacy import jobs as privacy_jobs  # noqa: F401 - registers its jobs
 from app.quickbooks import jobs as quickbooks_jobs  # noqa: F401 - registers its jobs
 from app.quickbooks.invoice_routes import router as quickbooks_invoices_router
 from app.quickbooks.provider import QuickBooksAccounting
 from app.quickbooks.routes import router as quickbooks_router
 from app.runtime import open_runtime
 from app.settings import PROJECT_ROOT, Settings, load_settings
+from app.tenants import jobs as tenant_jobs  # noqa: F401 - registers its jobs
+from app.tenants.forge_routes import router as forge_router
 from app.tenants.routes import router as connect_router
 from app.worklogs import jobs as worklog_jobs
+from app.worklogs.forge_routes import router as forge_worklogs_router
 from app.worklogs.ingest import WebhookIngestor
 from app.worklogs.routes import router as worklogs_router
 
@@ -50,24 +59,19 @@ _HTTP_CODES = {
 }
 
 
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:5]:
-        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
-        parts.append(f"{location or 'body'}: {error.get('msg', 'invalid')}")
-    return "The request is invalid: " + "; ".join(parts) + "."
-
-
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.fields), status_code=exc.status_code
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(
-            error_body("invalid_request", _validation_message(exc)), status_code=422
-        )
+        explained = validation_errors.explain(exc.errors())
+        body = error_body("invalid_request", explained.message)
+        # Always a list on a validation error, empty when no one field is at fault.
+        return JSONResponse({"error": {**body["error"], "fields": explained.fields}}, 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -120,9 +124,12 @@ def create_app(
             finally:
                 await app.state.webhook_ingestor.close()
 
-    app = FastAPI(title="Worklog360", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="Worklog360", version="0.1.0", lifespan=lifespan, responses=ERROR_RESPONSES)
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes)
     app.include_router(connect_router)
+    app.include_router(forge_router)
+    app.include_router(forge_worklogs_router)
     app.include_router(pages_router)
     app.include_router(worklogs_router)
     app.include_router(billing_reports_router)
@@ -133,8 +140,7 @@ def create_app(
     app.include_router(quickbooks_invoices_router)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
 
-    @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
+    app.include_router(ops_router)
+    app.state.migration_head = migration_head(settings.database_url)
+    app.add_middleware(RequestObserver)
     return app

@@ -13,6 +13,7 @@ from app.billing.models import (
     WorklogRateOverride,
 )
 from app.db import Base
+from app.privacy.models import PersonalDataAccount, PersonalDataErasing
 from app.quickbooks.models import (
     QuickBooksConnection,
     QuickBooksCustomer,
@@ -22,8 +23,8 @@ from app.quickbooks.models import (
     QuickBooksOAuthState,
     QuickBooksRealmState,
 )
-from app.tenants.models import Tenant
-from app.worklogs.models import JiraIssue, Worklog, WorklogSync
+from app.tenants.models import ForgeInstallation, Tenant
+from app.worklogs.models import JiraIssue, Worklog, WorklogRefresh, WorklogSync
 
 __all__ = [
     "Base",
@@ -32,10 +33,13 @@ __all__ = [
     "BudgetMemberRate",
     "BudgetProject",
     "Client",
+    "ForgeInstallation",
     "Invoice",
     "InvoiceLine",
     "InvoiceWorklog",
     "JiraIssue",
+    "PersonalDataAccount",
+    "PersonalDataErasing",
     "QuickBooksConnection",
     "QuickBooksCustomer",
     "QuickBooksCustomerLink",
@@ -47,5 +51,6 @@ __all__ = [
     "Worklog",
     "WorklogAssignment",
     "WorklogRateOverride",
+    "WorklogRefresh",
     "WorklogSync",
 ]

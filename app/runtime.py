@@ -8,6 +8,7 @@ call reaches the Jira/QuickBooks emulators in-process instead of the network.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,16 +21,26 @@ from app.cache import TTLCache
 from app.crypto import SecretBox
 from app.db import WriterLock, create_engine, create_session_factory
 from app.jobs import EmbeddedJobs, JobQueue
+from app.observability.outbound import MeteredTransport, Observer, Services
 from app.quickbooks.client import QuickBooksClient, QuickBooksEndpoints
+from app.quickbooks.metering import MeteredCalls, metered_realm
 from app.settings import Settings
+from app.timeutil import WallClock
 from connect.install import InstallKeyStore
 from connect.jira import JiraClient
+from forge.invocation import InvocationTokenVerifier
+from forge.jwks import JwksKeyStore
 
 USER_AGENT = "Worklog360/0.1 (+atlassian-connect)"
 TENANT_AUTH_TTL_SECONDS = 10.0
+FORGE_SITE_TTL_SECONDS = 10.0
 PERMISSION_TTL_SECONDS = 300.0
 NAME_TTL_SECONDS = 3600.0
 UNNAMED_TTL_SECONDS = 60.0
+JIRA_PROJECTS_TTL_SECONDS = 60.0
+# How long this process trusts what it knows of a Forge installation's stored system token
+# (its expiry), so that a call bringing the same token again writes nothing.
+FORGE_TOKEN_TTL_SECONDS = 300.0
 
 
 TenantHook = Callable[[int], Awaitable[None]]
@@ -40,6 +51,8 @@ class TenantHooks:
     """What other domains want to hear about a tenant, without `tenants` importing them."""
 
     enabled: list[TenantHook] = field(default_factory=list)
+    # A fresh Forge system token was stored for the tenant: Jira can be reached again.
+    jira_reachable: list[TenantHook] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +68,14 @@ class Runtime:
     quickbooks: QuickBooksClient
     # Write transactions take turns on SQLite (see WriterLock); a no-op on PostgreSQL.
     writer_lock: WriterLock
+    # Forge's signing keys, and the verifier of its invocation tokens: None while
+    # W360_FORGE_APP_ID is unset (the Forge door is closed).
+    forge_keys: JwksKeyStore
+    forge_verifier: InvocationTokenVerifier | None
+    # What tokens' times are read against (tests move it with the emulators' clocks).
+    clock: WallClock = field(default_factory=WallClock)
+    # QuickBooks calls Intuit meters, counted here, stored every 30 s (app.quickbooks.metering).
+    metered_calls: MeteredCalls = field(default_factory=MeteredCalls)
     tenant_hooks: TenantHooks = field(default_factory=TenantHooks)
     # Verified tenants by clientKey, so that a busy site's webhooks do not read the tenant
     # row and decrypt its secret on every request. Lifecycle events clear an entry at once
@@ -62,27 +83,68 @@ class Runtime:
     tenant_auth_cache: TTLCache[str, Any] = field(
         default_factory=lambda: TTLCache(TENANT_AUTH_TTL_SECONDS)
     )
+    # Forge installations by installationId (app.tenants.forge_service.ForgeSite), so that a
+    # UI call does not read the database to find its tenant; lifecycle events clear an entry.
+    forge_sites: TTLCache[str, Any] = field(
+        default_factory=lambda: TTLCache(FORGE_SITE_TTL_SECONDS)
+    )
     # Jira's answer to "may this user change billing data?", for at most five minutes.
     permission_cache: TTLCache[tuple[int, str, str | None], bool] = field(
         default_factory=lambda: TTLCache(PERMISSION_TTL_SECONDS)
     )
-    # People's names by (clientKey, account id), and those Jira could not name just now
+    # People's names by (tenant id, account id), and those Jira could not name just now
     # (app.tenants.people).
-    display_names: TTLCache[tuple[str, str], str] = field(
+    display_names: TTLCache[tuple[int, str], str] = field(
         default_factory=lambda: TTLCache(NAME_TTL_SECONDS)
     )
-    unnamed: TTLCache[tuple[str, str], bool] = field(
+    unnamed: TTLCache[tuple[int, str], bool] = field(
         default_factory=lambda: TTLCache(UNNAMED_TTL_SECONDS)
+    )
+    # A site's Jira projects as (key, name), for the budget form to pick from: a minute old
+    # at most (app.billing.jira_projects).
+    jira_projects: TTLCache[int, tuple[tuple[str, str], ...]] = field(
+        default_factory=lambda: TTLCache(JIRA_PROJECTS_TTL_SECONDS)
+    )
+    # The expiry (epoch seconds) of each Forge installation's stored system token, by
+    # installationId (app.tenants.forge_tokens).
+    forge_token_expiry: TTLCache[str, float] = field(
+        default_factory=lambda: TTLCache(FORGE_TOKEN_TTL_SECONDS)
+    )
+    # Tasks started in the background by routes that answer first (kept from the collector).
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Forge installations this process is placing on their site now (one serverInfo call
+    # each, however many events arrive meanwhile).
+    forge_placing: set[str] = field(default_factory=set)
+
+
+def outbound_client(
+    transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    services: Services | None = None,
+    observers: list[Observer] | None = None,
+) -> httpx.AsyncClient:
+    """The one client for Jira, Forge and QuickBooks; every call through it is measured
+    (app.observability.outbound)."""
+    inner = transport or httpx.AsyncHTTPTransport(
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    )
+    return httpx.AsyncClient(
+        transport=MeteredTransport(inner, services or Services([]), observers),
+        timeout=httpx.Timeout(30.0, connect=10.0),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
     )
 
 
-def outbound_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=transport,
-        timeout=httpx.Timeout(30.0, connect=10.0),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-        headers={"User-Agent": USER_AGENT},
-        follow_redirects=False,
+def _quickbooks_services(settings: Settings) -> Services:
+    qbo = settings.qbo
+    return Services(
+        [
+            qbo.effective_api_base_url,
+            qbo.effective_token_url,
+            qbo.effective_revoke_url,
+            qbo.effective_authorize_url,
+        ]
     )
 
 
@@ -113,7 +175,16 @@ async def open_runtime(
 ) -> AsyncIterator[Runtime]:
     """`sleep` replaces the waits between retries (tests record them instead of waiting)."""
     engine = create_engine(settings.database_url)
-    http = outbound_client(transport)
+    meter = MeteredCalls()
+
+    def count_metered(request: httpx.Request, response: httpx.Response) -> None:
+        realm = metered_realm(request, response)
+        if realm is not None:
+            meter.note(realm)
+
+    http = outbound_client(
+        transport, services=_quickbooks_services(settings), observers=[count_metered]
+    )
     jobs: JobQueue
     queued = None
     if settings.jobs == "worker":
@@ -123,6 +194,10 @@ async def open_runtime(
         await queued.open()
     else:
         jobs = EmbeddedJobs()
+    forge_keys = JwksKeyStore(http)
+    forge_app_id = settings.forge.effective_app_id
+    clock = WallClock()
+    runtime: Runtime | None = None
     try:
         runtime = Runtime(
             settings=settings,
@@ -131,15 +206,45 @@ async def open_runtime(
             secrets=SecretBox(settings.effective_secret_key),
             install_keys=InstallKeyStore(settings.connect_install_keys_url, http),
             http=http,
-            jira=JiraClient(http, app_key=settings.app_key, sleep=sleep or asyncio.sleep),
+            jira=JiraClient(
+                http, app_key=settings.app_key, sleep=sleep or asyncio.sleep, clock=clock
+            ),
             jobs=jobs,
             quickbooks=quickbooks_client(settings, http, sleep or asyncio.sleep),
             writer_lock=WriterLock(settings.database_url),
+            forge_keys=forge_keys,
+            forge_verifier=(
+                InvocationTokenVerifier(
+                    app_id=forge_app_id,
+                    keys=forge_keys,
+                    jwks_url=settings.forge.jwks_url,
+                    isolated_cloud_jwks_url_template=settings.forge.ic_jwks_url_template,
+                    clock=clock,
+                )
+                if forge_app_id is not None
+                else None
+            ),
+            clock=clock,
+            metered_calls=meter,
         )
         if queued is not None:
             queued.bind(runtime)
-        yield runtime
+        flusher = asyncio.create_task(meter.flush_every(runtime.sessions), name="metered-calls")
+        try:
+            yield runtime
+        finally:
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
     finally:
+        if runtime is not None and runtime.background:
+            await asyncio.gather(*runtime.background, return_exceptions=True)
+        if runtime is not None:
+            try:
+                await meter.flush(runtime.sessions)
+            except Exception:
+                logging.getLogger(__name__).warning(
+                    "storing QuickBooks metered-call counts at shutdown failed", exc_info=True
+                )
         await jobs.close()
         await http.aclose()
         await engine.dispose()

@@ -17,6 +17,10 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.body_limit import DEFAULT_MAX_BODY_BYTES
+from forge.invocation import IC_LABEL_PLACEHOLDER, normalise_app_id
+from forge.jwks import DEFAULT_JWKS_URL
+
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +70,64 @@ class QuickBooksSettings(BaseSettings):
         return "https://sandbox-quickbooks.api.intuit.com"
 
 
+class ForgeSettings(BaseSettings):
+    """The Forge door: unset `W360_FORGE_APP_ID` keeps it closed (no FIT is accepted)."""
+
+    model_config = SettingsConfigDict(env_prefix="W360_FORGE_", extra="ignore")
+
+    app_id: str | None = None
+    jwks_url: str = DEFAULT_JWKS_URL
+    # Isolated Cloud: the JWKS URL with `{IC_LABEL}`, handed out when the app is onboarded
+    # to one. Unset: tokens from an Isolated Cloud are refused.
+    ic_jwks_url_template: str | None = None
+
+    @field_validator("app_id", "ic_jwks_url_template", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return self.app_id is not None
+
+    @property
+    def effective_app_id(self) -> str | None:
+        """`ari:cloud:ecosystem::app/<uuid>`, however it was written (checked at start)."""
+        return normalise_app_id(self.app_id) if self.app_id is not None else None
+
+    def problems(self, *, production: bool) -> list[str]:
+        found: list[str] = []
+        if self.app_id is not None:
+            try:
+                normalise_app_id(self.app_id)
+            except ValueError:
+                found.append(
+                    "W360_FORGE_APP_ID must be the Forge app's id, "
+                    "ari:cloud:ecosystem::app/<uuid> (app.id in manifest.yml), "
+                    f"got {self.app_id!r}."
+                )
+        for name, url in (
+            ("W360_FORGE_JWKS_URL", self.jwks_url),
+            ("W360_FORGE_IC_JWKS_URL_TEMPLATE", self.ic_jwks_url_template),
+        ):
+            if url is None:
+                continue
+            parts = urlsplit(url.replace(IC_LABEL_PLACEHOLDER, "label"))
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                found.append(f"{name} must be an absolute URL, got {url!r}.")
+            elif production and parts.scheme != "https":
+                found.append(f"{name} must use https in production.")
+        template = self.ic_jwks_url_template
+        if template is not None and IC_LABEL_PLACEHOLDER not in template:
+            found.append(
+                f"W360_FORGE_IC_JWKS_URL_TEMPLATE must contain {IC_LABEL_PLACEHOLDER} where the "
+                "Isolated Cloud's label goes."
+            )
+        return found
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="W360_", extra="ignore")
 
@@ -85,8 +147,23 @@ class Settings(BaseSettings):
     # (queued in PostgreSQL for `worklog360 worker` processes; see app.job_queue).
     jobs: Literal["embedded", "worker"] = "embedded"
     data_dir: Path = Path("./data")
+    # Days a site's data is kept after the app is uninstalled through every door, so that a
+    # reinstall (an admin's mistake, a renewal) finds everything; then it is purged.
+    retention_days: int = Field(default=30, ge=1)
+    # Days between two reports of an account to Atlassian's personal data reporting API
+    # (Atlassian's default cycle period; it asks for no more often).
+    personal_data_cycle_days: int = Field(default=7, ge=1)
     log_level: str = "INFO"
+    # /metrics wants `Authorization: Bearer <token>` when set; unset, it is open in
+    # development and closed (403) in production.
+    metrics_token: SecretStr | None = None
+    # /readyz with W360_JOBS=worker: some worker beat within this many seconds
+    # (procrastinate beats every 10 s).
+    ready_worker_heartbeat_seconds: float = 30.0
+    # Request bodies above this are refused (413) before they are read, on every route.
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024)
     qbo: QuickBooksSettings = Field(default_factory=QuickBooksSettings)
+    forge: ForgeSettings = Field(default_factory=ForgeSettings)
 
     @field_validator("connect_allowed_jira_hosts", mode="before")
     @classmethod
@@ -137,6 +214,7 @@ class Settings(BaseSettings):
                 "W360_JOBS=worker needs PostgreSQL (W360_DATABASE_URL=postgresql://…): the job "
                 "queue lives in the database. Leave W360_JOBS unset to run jobs in the app."
             )
+        problems += self.forge.problems(production=self.is_production)
         if self.is_production:
             if self.secret_key is None:
                 problems.append("W360_SECRET_KEY must be set in production.")

@@ -10,13 +10,15 @@ import httpx
 
 from app import migrations
 from app.job_queue import QueuedJobs
+from app.privacy import jobs as privacy_jobs
 from app.quickbooks import jobs as quickbooks_jobs
 from app.runtime import open_runtime
 from app.settings import Settings, SettingsError
+from app.tenants import jobs as tenant_jobs
 from app.worklogs import jobs as worklog_jobs
 
 # Importing them registers their jobs; the worker runs exactly what the web app asks for.
-JOB_MODULES = (worklog_jobs, quickbooks_jobs)
+JOB_MODULES = (worklog_jobs, quickbooks_jobs, tenant_jobs, privacy_jobs)
 
 
 async def run_worker(

@@ -1,16 +1,12 @@
-"""The app descriptor: data rendered from settings, and checked against Connect's rules.
+"""The app descriptor checked against Connect's rules.
 
-The template (`atlassian-connect.json`) holds everything but `baseUrl` and `key`, which come
-from configuration so one build serves any environment. `validate_descriptor` checks the
-rules from Atlassian's descriptor schema that a typo would break at install time.
+`validate_descriptor` checks the rules from Atlassian's descriptor schema that a typo would
+break at install time; the app renders its descriptor from its own surface definition.
 """
 
 from __future__ import annotations
 
-import copy
-import json
 import re
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,20 +25,6 @@ SCOPES = {
 }
 LIFECYCLE_EVENTS = {"installed", "uninstalled", "enabled", "disabled"}
 PAGE_MODULES = {"generalPages", "adminPages", "configurePage", "postInstallPage"}
-
-
-def load_template(path: Path) -> dict[str, Any]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} must hold a JSON object")
-    return data
-
-
-def render_descriptor(template: dict[str, Any], *, base_url: str, key: str) -> dict[str, Any]:
-    descriptor = copy.deepcopy(template)
-    descriptor["baseUrl"] = base_url.rstrip("/")
-    descriptor["key"] = key
-    return descriptor
 
 
 def _modules(descriptor: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -1,16 +1,26 @@
-"""Calling Jira Cloud's REST API (v3) as a Connect app.
+"""Calling Jira Cloud's REST API (v3), as a Connect app or with an OAuth bearer token.
 
-One `JiraClient` wraps one long-lived `httpx.AsyncClient` shared by every installation;
-`client.for_site(site)` gives a `SiteJiraClient` bound to one site's base URL and secret.
+One `JiraClient` wraps one long-lived `httpx.AsyncClient` shared by every installation. How a
+site's calls are authorised is a `JiraAuth` strategy handed to the client, decided in one
+place by the caller:
 
-* Every attempt is signed afresh (HS256, `iss` = app key, `qsh` over the path relative to the
-  site's context path): a retry after a long `Retry-After` could outlive a 3-minute token.
+* `client.for_site(site)`: a Connect installation. Every attempt is signed afresh (HS256,
+  `iss` = app key, `qsh` over the path relative to the site's context path): a retry after a
+  long `Retry-After` could outlive a 3-minute token.
+* `client.with_bearer(base_url, key, tokens)`: `Authorization: Bearer <token>` against another
+  base URL, such as a Forge app's `https://api.atlassian.com/ex/jira/{cloudId}` with its app
+  system token or a person's user token. Tokens come from a `BearerTokens` source, asked
+  before every attempt (so a long run picks up a fresher token as soon as one is stored) and
+  told when Jira refused one (401), after which the call is tried once more with whatever
+  token the source has next; with none, `JiraCredentialsUnavailableError`.
+
+Both kinds of call share the rest:
 * 429 and 503 are retried for every method (Jira did not process the request); 502/504 and
   transport errors only when repeating the request is harmless (GET/PUT/DELETE, or a POST
   that only reads, such as `/worklog/list`); a connection that was never made is always
   retried. `Retry-After` is honoured exactly (Jira says an earlier retry fails again), unless
   it is longer than `max_retry_after`, in which case we give up at once with a typed error.
-  Without it: capped exponential backoff with full jitter.
+  Without it: capped exponential backoff with full jitter (the one policy: `connect.retry`).
 * Each site gets at most `max_concurrency_per_site` requests in flight, so one tenant's
   backfill cannot take every connection of the shared pool.
 * Errors are typed (`JiraNotFoundError`, `JiraRateLimitedError`, ...) and their messages
@@ -27,13 +37,13 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
 from connect.errors import ConnectError
-from connect.retry_after import retry_after_seconds
+from connect.retry import RetryPolicy
 from connect.tokens import sign_request
 
 logger = logging.getLogger(__name__)
@@ -45,6 +55,8 @@ ISSUE_IDS_PER_SEARCH = 200
 """Ids per `id in (...)` query: keeps the JQL short while needing few queries."""
 SEARCH_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
+PROJECT_KEYS_PER_SEARCH = 50
+"""`GET /project/search` takes up to 50 `keys`."""
 MAX_RETRY_AFTER_SECONDS = 120.0
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -57,7 +69,7 @@ _MISSING_ISSUE_ID = re.compile(r"An issue with key '(\d+)' does not exist for fi
 
 @dataclass(frozen=True, slots=True)
 class JiraSite:
-    """One installation: where its Jira lives and the secret we sign with."""
+    """One Connect installation: where its Jira lives and the secret we sign with."""
 
     base_url: str
     client_key: str
@@ -96,6 +108,13 @@ class JiraAuthenticationError(JiraError):
     """401: the app is not installed on the site any more, or our signature was refused."""
 
     code = "jira_authentication_failed"
+
+
+class JiraCredentialsUnavailableError(JiraAuthenticationError):
+    """No token to call Jira with: the ones we had lapsed or were refused, and no fresher
+    one has arrived yet. Nothing is wrong with the request; it can go once one does."""
+
+    code = "jira_credentials_unavailable"
 
 
 class JiraPermissionError(JiraError):
@@ -176,11 +195,129 @@ def _error_for(
     )
 
 
+# --- how a site's calls are authorised -------------------------------------------------------
+
+
+class JiraAuth(Protocol):
+    """One site's credentials. `base_url` is where its REST API lives; `key` names the site
+    for the per-site concurrency limit."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def key(self) -> str: ...
+
+    async def authorize(self, request: httpx.Request, *, now: float) -> None:
+        """Set the request's `Authorization` (raises `JiraCredentialsUnavailableError`)."""
+
+    async def refused(self, request: httpx.Request) -> bool:
+        """Jira answered 401 to `request`: True when the call may be tried once more with
+        other credentials."""
+
+    def secrets(self) -> tuple[str, ...]:
+        """What an error message must never repeat."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectJwtAuth:
+    """A Connect installation: each attempt signed with its shared secret (`iss` = app key)."""
+
+    site: JiraSite
+    app_key: str
+
+    @property
+    def base_url(self) -> str:
+        return self.site.base_url
+
+    @property
+    def key(self) -> str:
+        return f"connect:{self.site.client_key}"
+
+    async def authorize(self, request: httpx.Request, *, now: float) -> None:
+        # The token is computed from the URL exactly as httpx will send it.
+        token = sign_request(
+            request.method,
+            str(request.url),
+            issuer=self.app_key,
+            shared_secret=self.site.shared_secret,
+            base_url=self.site.base_url,
+            now=now,
+        )
+        request.headers["Authorization"] = f"JWT {token}"
+
+    async def refused(self, request: httpx.Request) -> bool:
+        return False  # the shared secret is the only one there is
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self.site.shared_secret,)
+
+
+class BearerTokens(Protocol):
+    """Where a bearer client's tokens come from (stored ones, kept fresh elsewhere)."""
+
+    async def token(self) -> str:
+        """The freshest valid token; raises `JiraCredentialsUnavailableError` when none."""
+
+    async def refused(self, token: str) -> bool:
+        """Jira refused `token`: forget it. True when another one is there to try."""
+
+
+class BearerAuth:
+    """`Authorization: Bearer <token>` (OAuth 2.0, such as Forge's app system and user
+    tokens), against `base_url`."""
+
+    def __init__(self, base_url: str, key: str, tokens: BearerTokens) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._key = key
+        self._tokens = tokens
+        self._last: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @property
+    def key(self) -> str:
+        return self._key
+
+    async def authorize(self, request: httpx.Request, *, now: float) -> None:
+        token = await self._tokens.token()
+        self._last = token
+        request.headers["Authorization"] = f"Bearer {token}"
+
+    async def refused(self, request: httpx.Request) -> bool:
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        return bool(sent) and await self._tokens.refused(sent)
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._last,) if self._last else ()
+
+
+@dataclass(slots=True)
+class StaticBearerTokens:
+    """One token known to the caller (a request's own); refused means gone."""
+
+    value: str | None = field(repr=False)
+
+    async def token(self) -> str:
+        if self.value is None:
+            raise JiraCredentialsUnavailableError(
+                "Jira refused the access token and there is no other to use."
+            )
+        return self.value
+
+    async def refused(self, token: str) -> bool:
+        self.value = None
+        return False
+
+
 # --- the client ------------------------------------------------------------------------------
 
 
 class JiraClient:
-    """Signs and sends REST calls to any installed site; one instance per process."""
+    """Sends REST calls to any installed site, authorised by its `JiraAuth`; one instance
+    per process."""
 
     def __init__(
         self,
@@ -196,19 +333,14 @@ class JiraClient:
         random: Callable[[], float] = _random.random,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
         if max_concurrency_per_site < 1:
             raise ValueError("max_concurrency_per_site must be at least 1")
         self._http = http
         self._app_key = app_key
-        self._max_attempts = max_attempts
-        self._base_delay = base_delay
-        self._max_delay = max_delay
-        self._max_retry_after = max_retry_after
+        self._retry = RetryPolicy(
+            max_attempts, base_delay, max_delay, max_retry_after, sleep, random, clock
+        )
         self._max_concurrency = max_concurrency_per_site
-        self._sleep = sleep
-        self._random = random
         self._clock = clock
         self._semaphores: dict[str, asyncio.Semaphore] = {}
 
@@ -217,22 +349,25 @@ class JiraClient:
         return self._app_key
 
     def for_site(self, site: JiraSite) -> SiteJiraClient:
-        return SiteJiraClient(self, site)
+        """Calls signed as the Connect app installed on `site`."""
+        return SiteJiraClient(self, ConnectJwtAuth(site, self._app_key))
 
-    def _semaphore(self, site: JiraSite) -> asyncio.Semaphore:
-        semaphore = self._semaphores.get(site.client_key)
+    def with_bearer(self, base_url: str, key: str, tokens: BearerTokens) -> SiteJiraClient:
+        """Calls to `base_url` with bearer tokens from `tokens`; `key` names the site."""
+        return SiteJiraClient(self, BearerAuth(base_url, key, tokens))
+
+    def with_auth(self, auth: JiraAuth) -> SiteJiraClient:
+        return SiteJiraClient(self, auth)
+
+    def _semaphore(self, auth: JiraAuth) -> asyncio.Semaphore:
+        semaphore = self._semaphores.get(auth.key)
         if semaphore is None:
-            semaphore = self._semaphores[site.client_key] = asyncio.Semaphore(self._max_concurrency)
+            semaphore = self._semaphores[auth.key] = asyncio.Semaphore(self._max_concurrency)
         return semaphore
 
-    def _backoff(self, attempt: int) -> float:
-        """Full jitter: uniform in [0, min(max_delay, base_delay * 2^(attempt-1)))."""
-        ceiling = min(self._max_delay, self._base_delay * 2.0 ** (attempt - 1))
-        return self._random() * ceiling
-
-    def _signed_request(
+    async def _authorized_request(
         self,
-        site: JiraSite,
+        auth: JiraAuth,
         method: str,
         url: str,
         *,
@@ -242,21 +377,12 @@ class JiraClient:
         request = self._http.build_request(
             method, url, params=params, json=json, headers={"Accept": "application/json"}
         )
-        # The token is computed from the URL exactly as httpx will send it.
-        token = sign_request(
-            method,
-            str(request.url),
-            issuer=self._app_key,
-            shared_secret=site.shared_secret,
-            base_url=site.base_url,
-            now=self._clock(),
-        )
-        request.headers["Authorization"] = f"JWT {token}"
+        await auth.authorize(request, now=self._clock())
         return request
 
     async def send(
         self,
-        site: JiraSite,
+        auth: JiraAuth | JiraSite,
         method: str,
         path_or_url: str,
         *,
@@ -265,46 +391,54 @@ class JiraClient:
         idempotent: bool | None = None,
     ) -> httpx.Response:
         """Send one call (with retries); any non-2xx answer raises a `JiraError`."""
+        if isinstance(auth, JiraSite):
+            auth = ConnectJwtAuth(auth, self._app_key)
         method = method.upper()
         repeatable = method in _IDEMPOTENT_METHODS if idempotent is None else idempotent
-        url = _site_url(site, path_or_url)
+        url = _site_url(auth.base_url, path_or_url)
         label = f"{method} {urlsplit(url).path}"
         attempt = 0
+        reauthorized = False
         while True:
             attempt += 1
-            request = self._signed_request(site, method, url, params=params, json=json)
+            request = await self._authorized_request(auth, method, url, params=params, json=json)
             try:
-                async with self._semaphore(site):
+                async with self._semaphore(auth):
                     response = await self._http.send(request)
             except httpx.TransportError as exc:
                 retryable = repeatable or isinstance(exc, _NEVER_SENT)
-                if not retryable or attempt >= self._max_attempts:
+                delay = self._retry.delay(attempt, None) if retryable else None
+                if delay is None:
                     raise JiraUnavailableError(
                         f"Jira could not be reached for {label} ({type(exc).__name__}).",
                     ) from exc
-                delay = self._backoff(attempt)
                 logger.info("Jira unreachable for %s; retrying in %.2f s", label, delay)
-                await self._sleep(delay)
+                await self._retry.wait(delay)
                 continue
             if response.is_success:
                 return response
-            retry_after = retry_after_seconds(
-                response.headers.get("Retry-After"), now=self._clock()
-            )
-            if attempt < self._max_attempts and self._may_retry(response.status_code, repeatable):
-                delay = self._backoff(attempt) if retry_after is None else retry_after
-                if delay <= self._max_retry_after:
+            # A refused token was not processed: once more with the next one, if any (a
+            # request Jira refused to authenticate never ran, whatever its method).
+            if response.status_code == 401 and not reauthorized and await auth.refused(request):
+                reauthorized = True
+                attempt -= 1
+                logger.info("Jira refused the token for %s; retrying with a newer one", label)
+                continue
+            retry_after = self._retry.retry_after(response.headers.get("Retry-After"))
+            if self._may_retry(response.status_code, repeatable):
+                delay = self._retry.delay(attempt, retry_after)
+                if delay is not None:
                     logger.info(
                         "Jira answered %s to %s; retrying in %.2f s (attempt %d of %d)",
                         response.status_code,
                         label,
                         delay,
                         attempt,
-                        self._max_attempts,
+                        self._retry.max_attempts,
                     )
-                    await self._sleep(delay)
+                    await self._retry.wait(delay)
                     continue
-            raise _error_for(response, label, retry_after, (site.shared_secret,))
+            raise _error_for(response, label, retry_after, auth.secrets())
 
     @staticmethod
     def _may_retry(status: int, repeatable: bool) -> bool:
@@ -313,16 +447,23 @@ class JiraClient:
         )
 
 
-def _site_url(site: JiraSite, path_or_url: str) -> str:
+def _site_url(base_url: str, path_or_url: str) -> str:
     """An absolute URL on the site. Absolute URLs from Jira (`nextPage`) are re-based on the
-    site's own scheme and host, so a signed token never goes anywhere else."""
+    site's own scheme, host and path, so a credential never goes anywhere else: Jira names
+    its own URL in them, which for a call through Atlassian's API gateway
+    (`https://api.atlassian.com/ex/jira/{cloudId}`) is not where the call goes."""
+    base = urlsplit(base_url)
+    base_path = base.path.rstrip("/")
     if "://" in path_or_url:
         parts = urlsplit(path_or_url)
-        base = urlsplit(site.base_url)
-        return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, ""))
+        path = parts.path
+        if base_path and not (path == base_path or path.startswith(base_path + "/")):
+            rest = path.find(API)
+            path = base_path + (path[rest:] if rest >= 0 else path)
+        return urlunsplit((base.scheme, base.netloc, path, parts.query, ""))
     if not path_or_url.startswith("/"):
         raise ValueError(f"Jira paths start with '/': {path_or_url!r}")
-    return site.base_url.rstrip("/") + path_or_url
+    return base_url.rstrip("/") + path_or_url
 
 
 def _json_body(response: httpx.Response) -> Any:
@@ -383,15 +524,15 @@ class WorklogChangesPage:
 
 
 class SiteJiraClient:
-    """The REST calls Worklog360 makes, bound to one site."""
+    """The REST calls Worklog360 makes, bound to one site and its credentials."""
 
-    def __init__(self, client: JiraClient, site: JiraSite) -> None:
+    def __init__(self, client: JiraClient, auth: JiraAuth) -> None:
         self._client = client
-        self._site = site
+        self._auth = auth
 
     @property
-    def site(self) -> JiraSite:
-        return self._site
+    def auth(self) -> JiraAuth:
+        return self._auth
 
     async def request(
         self,
@@ -404,7 +545,7 @@ class SiteJiraClient:
     ) -> httpx.Response:
         """`path` is relative to the site base URL (or an absolute URL Jira gave us)."""
         return await self._client.send(
-            self._site, method, path, params=params, json=json, idempotent=idempotent
+            self._auth, method, path, params=params, json=json, idempotent=idempotent
         )
 
     async def get_json(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
@@ -536,6 +677,12 @@ class SiteJiraClient:
         groups = await self.get_json(f"{API}/user/groups", params={"accountId": account_id})
         return [str(group["name"]) for group in groups or []]
 
+    async def server_info(self) -> dict[str, Any]:
+        """`GET /serverInfo`: the site's own URL (`baseUrl`), which a call through Atlassian's
+        API gateway does not otherwise say."""
+        body: dict[str, Any] = await self.get_json(f"{API}/serverInfo")
+        return body
+
     async def myself(self) -> dict[str, Any]:
         body: dict[str, Any] = await self.get_json(f"{API}/myself")
         return body
@@ -545,6 +692,19 @@ class SiteJiraClient:
         Jira answers 404 (`JiraNotFoundError`) for an account it does not know."""
         body: dict[str, Any] = await self.get_json(f"{API}/user", params={"accountId": account_id})
         return body
+
+    async def projects(self, keys: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """`GET /project/search`: every project the app may see (by key), or only those of
+        `keys` (at most 50 a call, as Jira takes them); keys Jira does not have are simply
+        not in the answer."""
+        found: list[dict[str, Any]] = []
+        wanted = list(dict.fromkeys(keys))
+        for chunk in _chunks(wanted, PROJECT_KEYS_PER_SEARCH) if wanted else [()]:
+            params: dict[str, Any] = {"orderBy": "key"}
+            if chunk:
+                params["keys"] = list(chunk)
+            found.extend([p async for p in self.paginate(f"{API}/project/search", params=params)])
+        return found
 
     async def add_worklog(
         self,

@@ -38,6 +38,17 @@ def _drop_postgres_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def own_postgres_database() -> Iterator[str]:
+    """A migrated PostgreSQL database of its own, dropped after (for promises that hold only
+    on PostgreSQL: the job queue, several processes on one database)."""
+    name, url = _create_postgres_database()
+    try:
+        migrations.upgrade(url)
+        yield url
+    finally:
+        _drop_postgres_database(name)
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

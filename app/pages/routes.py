@@ -13,8 +13,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app.billing.schemas import billable_currencies
 from app.dependencies import RuntimeDep
 from app.settings import PROJECT_ROOT
+from app.surface import SURFACE
 from app.tenants.auth import PageContext
 
 router = APIRouter(prefix="/pages", tags=["pages"], include_in_schema=False)
@@ -39,15 +41,9 @@ PAGES = {
     "issue-glance": Page("issue_glance.html", "Worklog360", "Worklog360"),
 }
 
-# The descriptor's module key of each page: scripts move between pages with
+# The module key of each page: scripts move between pages with
 # AP.navigator.go("addonmodule", {moduleKey}), as Jira wants.
-MODULE_KEYS = {
-    "worklogs": "worklog360-worklogs",
-    "clients": "worklog360-clients",
-    "budgets": "worklog360-budgets",
-    "invoices": "worklog360-invoices",
-    "settings": "worklog360-settings-integrations",
-}
+MODULE_KEYS = SURFACE.page_modules()
 
 
 def _render(request: Request, runtime: RuntimeDep, context: PageContext, name: str) -> HTMLResponse:
@@ -66,6 +62,8 @@ def _render(request: Request, runtime: RuntimeDep, context: PageContext, name: s
             "host_base_url": context.tenant.base_url,
             "account_id": context.account_id,
             "query": dict(request.query_params),
+            # The Currency picker: ISO 4217 money, not free text.
+            "currencies": billable_currencies() if page.template == "clients.html" else [],
         },
         headers={"Cache-Control": "no-store"},
     )

@@ -41,7 +41,7 @@ from authlib.oauth2.rfc6749.parameters import (  # type: ignore[import-untyped]
 )
 
 from app.timeutil import utc_now
-from connect.retry_after import retry_after_seconds
+from connect.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -374,14 +374,19 @@ class QuickBooksClient:
         self.endpoints = endpoints
         self._client_id = client_id
         self._client_secret = client_secret
-        self._max_attempts = max_attempts
-        self._base_delay = base_delay
-        self._max_delay = max_delay
-        self._max_retry_after = max_retry_after
+        # Retry-After HTTP-dates are read against the injected clock, like token lifetimes.
+        self._retry = RetryPolicy(
+            max_attempts,
+            base_delay,
+            max_delay,
+            max_retry_after,
+            sleep,
+            random,
+            lambda: self.clock().timestamp(),
+        )
         self._max_concurrency = max_concurrency_per_realm
         self._max_per_minute = max_calls_per_minute
         self._sleep = sleep
-        self._random = random
         self._monotonic = monotonic
         # "Now" for token lifetimes; tests point it at the emulator's clock.
         self.clock = clock
@@ -402,6 +407,10 @@ class QuickBooksClient:
             lock = self._refresh_locks[key] = asyncio.Lock()
         return lock
 
+    def retry_after(self, response: httpx.Response) -> float | None:
+        """The answer's `Retry-After` in seconds from the injected clock's now."""
+        return self._retry.retry_after(response.headers.get("Retry-After"))
+
     def api(self, realm_id: str, tokens: TokenSource) -> QuickBooksApi:
         return QuickBooksApi(self, realm_id, tokens)
 
@@ -412,10 +421,6 @@ class QuickBooksClient:
                 self._max_concurrency, self._max_per_minute, self._sleep, self._monotonic
             )
         return gate
-
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(self._max_delay, self._base_delay * 2.0 ** (attempt - 1))
-        return self._random() * ceiling
 
     # --- OAuth -------------------------------------------------------------------------------
 
@@ -542,33 +547,40 @@ class QuickBooksClient:
         content: bytes | None = None,
         repeatable: bool,
         realm_id: str | None = None,
+        stream: bool = False,
     ) -> httpx.Response:
-        """One call with retries; returns the last response (success or not)."""
+        """One call with retries; returns the last response (success or not). With `stream`,
+        a successful response's body is left unread: the caller reads and closes it."""
         attempt = 0
         while True:
             attempt += 1
+            request = self._http.build_request(
+                method, url, params=params, content=content, headers=headers
+            )
             try:
                 if realm_id is None:
-                    response = await self._http.request(
-                        method, url, params=params, content=content, headers=headers
-                    )
+                    response = await self._http.send(request, stream=stream)
                 else:
                     gate = self._gate(realm_id)
                     async with gate.semaphore:
                         await gate.wait_for_turn()
-                        response = await self._http.request(
-                            method, url, params=params, content=content, headers=headers
-                        )
+                        response = await self._http.send(request, stream=stream)
+                if stream and not response.is_success:
+                    # An error's body is small and read as JSON; the stream is not needed.
+                    try:
+                        await response.aread()
+                    finally:
+                        await response.aclose()
             except httpx.TransportError as exc:
                 retryable = repeatable or isinstance(exc, _NEVER_SENT)
-                if not retryable or attempt >= self._max_attempts:
+                delay = self._retry.delay(attempt, None) if retryable else None
+                if delay is None:
                     raise UnavailableError(
                         f"QuickBooks could not be reached for {method} {label} "
                         f"({type(exc).__name__})."
                     ) from exc
-                delay = self._backoff(attempt)
                 logger.info("QuickBooks unreachable for %s; retrying in %.2f s", label, delay)
-                await self._sleep(delay)
+                await self._retry.wait(delay)
                 continue
             tid = response.headers.get("intuit_tid")
             logger.info(
@@ -577,13 +589,11 @@ class QuickBooksClient:
             if response.is_success:
                 return response
             status = response.status_code
-            may_retry = status == 429 or (repeatable and status >= 500)
-            if may_retry and attempt < self._max_attempts:
-                retry_after = retry_after_seconds(
-                    response.headers.get("Retry-After"), now=time.time()
+            if status == 429 or (repeatable and status >= 500):
+                delay = self._retry.delay(
+                    attempt, self._retry.retry_after(response.headers.get("Retry-After"))
                 )
-                delay = self._backoff(attempt) if retry_after is None else retry_after
-                if delay <= self._max_retry_after:
+                if delay is not None:
                     logger.info(
                         "QuickBooks answered %s to %s (intuit_tid=%s); retrying in %.2f s",
                         status,
@@ -591,7 +601,7 @@ class QuickBooksClient:
                         tid,
                         delay,
                     )
-                    await self._sleep(delay)
+                    await self._retry.wait(delay)
                     continue
             return response
 
@@ -658,11 +668,34 @@ class QuickBooksApi:
                 token = await self._tokens.renew_access_token(token)
                 continue
             if not response.is_success:
-                retry_after = retry_after_seconds(
-                    response.headers.get("Retry-After"), now=time.time()
-                )
+                retry_after = self._client.retry_after(response)
                 raise error_for(response, f"{method} {label}", retry_after)
             return parse_json(response)
+
+    async def open_stream(self, path: str, *, accept: str) -> httpx.Response:
+        """GET `/v3/company/{realm}/{path}` as `accept` (a PDF), the body left unread: the
+        caller streams it on and must `aclose()` it. Errors are raised as for `request`."""
+        label = f"/{path.split('?', 1)[0]}"
+        token = await self._tokens.access_token()
+        renewed = False
+        while True:
+            response = await self._client._send(
+                "GET",
+                self._url(path),
+                label=label,
+                headers={"Accept": accept, "Authorization": f"Bearer {token}"},
+                params={"minorversion": MINOR_VERSION},
+                repeatable=True,
+                realm_id=self.realm_id,
+                stream=True,
+            )
+            if response.status_code == 401 and not renewed:
+                renewed = True
+                token = await self._tokens.renew_access_token(token)
+                continue
+            if not response.is_success:
+                raise error_for(response, f"GET {label}", self._client.retry_after(response))
+            return response
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -703,6 +736,14 @@ class QuickBooksApi:
         where = " WHERE Active IN (true, false)" if include_inactive else ""
         # QBO's query language, not SQL: nothing of the caller's goes into it here.
         return await self.query_all(f"SELECT * FROM Customer{where}", "Customer")  # noqa: S608
+
+    async def service_items(self) -> list[dict[str, Any]]:
+        """Every active product or service of type Service (QBO hides inactive ones)."""
+        return await self.query_all("SELECT * FROM Item WHERE Type = 'Service'", "Item")
+
+    async def tax_codes(self) -> list[dict[str, Any]]:
+        """The company's own sales tax codes (a US company's lines use QBO's TAX/NON)."""
+        return await self.query_all("SELECT * FROM TaxCode", "TaxCode")
 
     async def cdc(
         self, entities: Iterable[str], changed_since: datetime

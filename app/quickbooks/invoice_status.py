@@ -12,6 +12,14 @@ and the first that holds wins (DESIGN.md):
     draft           saved in QuickBooks, not sent
 
 Overdue depends on the day, so the status is computed when read, from the stored figures.
+
+Beside the status, `sync_state` says where Sync with QB is for the invoice, so a page
+opened (or reloaded) while a sync runs shows it running instead of "not synced":
+
+    not_started     never synced, nothing running
+    in_progress     a sync holds the invoice right now (`sync_started_at` says since when)
+    failed          the last attempt did not finish (`error` says why); syncing again is safe
+    synced          the invoice is in QuickBooks (`status` says how it stands there)
 """
 
 from __future__ import annotations
@@ -20,17 +28,23 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
+from sqlalchemy import BigInteger, ColumnElement, and_, case, cast, func, literal, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.billing.accounting import InvoiceStates
 from app.billing.money import money
+from app.quickbooks import repository as connections
 from app.quickbooks import sync_repository as repo
 from app.quickbooks.models import QuickBooksInvoicePayment, QuickBooksInvoiceSync
-from app.quickbooks.sync_repository import SYNCED
+from app.quickbooks.sync_repository import CLAIM_TIMEOUT, SYNCED, SYNCING
 from app.timeutil import utc_now
 
 NOT_SYNCED = "not_synced"
 ZERO = Decimal("0.00")
+# Every status an invoice's block can have, in the order the pages offer them.
+STATUSES = (NOT_SYNCED, "draft", "sent", "partially_paid", "paid", "overdue", "voided", "deleted")
 
 
 def _amount(value: object) -> Decimal | None:
@@ -45,6 +59,12 @@ def _amount(value: object) -> Decimal | None:
 def _stored(value: Decimal | None) -> Decimal | None:
     """SQLite hands numerics back through a float: put the cents back exactly."""
     return None if value is None else money(value)
+
+
+def _text(value: object, limit: int = 64) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip()[:limit]
 
 
 def _date(value: object) -> date | None:
@@ -134,6 +154,8 @@ def payment_rows(
             if invoice_id is not None:
                 applied[invoice_id] = applied.get(invoice_id, ZERO) + amount
     paid_on = _date(payment.get("TxnDate"))
+    method_ref = payment.get("PaymentMethodRef")
+    method = method_ref.get("name") if isinstance(method_ref, dict) else None
     return [
         {
             "tenant_id": tenant_id,
@@ -141,6 +163,10 @@ def payment_rows(
             "payment_id": str(payment["Id"]),
             "paid_on": paid_on,
             "amount": amount,
+            # How the payer knows it (a cheque or transfer number), and how it was paid, when
+            # QuickBooks says: people do not know QuickBooks' own payment ids.
+            "reference": _text(payment.get("PaymentRefNum")),
+            "method": _text(method),
         }
         # A voided payment keeps its lines with zero amounts: nothing was paid.
         for invoice_id, amount in applied.items()
@@ -170,27 +196,116 @@ def status_of(row: QuickBooksInvoiceSync | None, today: date) -> str:
     return "draft"
 
 
+def _cents(column: Any) -> ColumnElement[int]:
+    """Whole cents (SQLite hands numerics back as floats)."""
+    return cast(func.round(column * 100), BigInteger)
+
+
+def invoice_states(tenant_id: int, today: date) -> InvoiceStates:
+    """`status_of`, paid and balance as SQL over the synced invoices, for billing's list to
+    filter, sort and total by (tests hold it to `status_of`)."""
+    row = QuickBooksInvoiceSync
+    total = func.coalesce(_cents(row.total), 0)
+    balance = func.coalesce(_cents(row.balance), 0)
+    status = case(
+        (row.deleted.is_(True), literal("deleted")),
+        (row.voided.is_(True), literal("voided")),
+        (and_(total > 0, balance == 0), literal("paid")),
+        (and_(balance > 0, row.due_date.is_not(None), row.due_date < today), literal("overdue")),
+        (and_(balance > 0, balance < total), literal("partially_paid")),
+        (row.sent.is_(True), literal("sent")),
+        else_=literal("draft"),
+    )
+    owed = case(
+        (row.deleted.is_(True), literal(0)),
+        (row.balance.is_(None), null()),
+        else_=_cents(row.balance),
+    )
+    paid = case(
+        (and_(row.total.is_not(None), row.balance.is_not(None)), _cents(row.total) - balance),
+        else_=null(),
+    )
+    table = (
+        select(
+            row.tenant_id.label("tenant_id"),
+            row.invoice_id.label("invoice_id"),
+            status.label("status"),
+            paid.label("paid_cents"),
+            owed.label("balance_cents"),
+            row.due_date.label("due_date"),
+        )
+        .where(row.tenant_id == tenant_id, row.state == SYNCED)
+        .subquery("quickbooks_states")
+    )
+    return InvoiceStates(table=table, statuses=STATUSES, not_held=NOT_SYNCED)
+
+
 def _money_text(value: Decimal | None) -> str | None:
     return None if value is None else f"{money(value):.2f}"
+
+
+INTERRUPTED = (
+    "The last sync did not finish. Sync again: Worklog360 looks for the invoice in "
+    "QuickBooks first, so a second one is never made."
+)
+
+
+def sync_state_of(row: QuickBooksInvoiceSync | None, now: datetime) -> str:
+    if row is None:
+        return "not_started"
+    if row.state == SYNCED:
+        return "synced"
+    if row.state == SYNCING and row.claimed_at is not None and row.claimed_at > now - CLAIM_TIMEOUT:
+        return "in_progress"
+    # Failed, or a claim whose request died: the next click takes it over.
+    return "failed"
+
+
+# QuickBooks' web app, by the environment of the connection (DESIGN.md: the block's `url`).
+WEB_APP_URLS = {
+    "sandbox": "https://app.sandbox.qbo.intuit.com",
+    "production": "https://app.qbo.intuit.com",
+}
+
+
+def web_app_url(environment: str | None, qbo_id: str) -> str | None:
+    """The invoice in QuickBooks' web app (it opens in the company the person is signed in
+    to there, which QuickBooks lets them switch)."""
+    base = WEB_APP_URLS.get(environment or "")
+    return f"{base}/app/invoice?{urlencode({'txnId': qbo_id})}" if base else None
 
 
 def block_of(
     row: QuickBooksInvoiceSync | None,
     payments: Sequence[QuickBooksInvoicePayment],
-    today: date,
+    now: datetime,
+    environment: str | None = None,
 ) -> dict[str, Any]:
+    today = now.date()
+    sync_state = sync_state_of(row, now)
     synced = row is not None and row.state == SYNCED
     total = _stored(row.total) if row is not None and synced else None
     balance = _stored(row.balance) if row is not None and synced else None
     paid = total - balance if total is not None and balance is not None else None
     ours = _stored(row.invoice_total) if row is not None else None
     error = None
-    if row is not None and row.last_error:
+    if row is not None and row.last_error and sync_state != "in_progress":
         error = {"code": row.last_error_code or "quickbooks_sync_failed", "message": row.last_error}
+    elif sync_state == "failed" and row is not None and row.state == SYNCING:
+        error = {"code": "quickbooks_sync_interrupted", "message": INTERRUPTED}
     return {
         "invoice_id": row.qbo_id if row is not None and synced else None,
         "doc_number": row.doc_number if row is not None and synced else None,
+        "url": (
+            web_app_url(environment, row.qbo_id)
+            if row is not None and synced and row.qbo_id and not row.deleted
+            else None
+        ),
         "status": status_of(row, today),
+        "sync_state": sync_state,
+        "sync_started_at": row.claimed_at
+        if row is not None and sync_state == "in_progress"
+        else None,
         "total": _money_text(total),
         "paid": _money_text(paid),
         "balance": _money_text(balance),
@@ -213,6 +328,8 @@ def block_of(
                 "id": p.payment_id,
                 "date": p.paid_on.isoformat() if p.paid_on else None,
                 "amount": _money_text(p.amount),
+                "reference": p.reference,
+                "method": p.method,
             }
             for p in payments
         ]
@@ -230,5 +347,7 @@ async def invoice_blocks(
     payments = await repo.payments_of_invoices(
         session, tenant_id, [i for i, r in rows.items() if r.state == SYNCED]
     )
-    today = utc_now().date()
-    return {i: block_of(rows.get(i), payments.get(i, []), today) for i in ids}
+    connection = await connections.connection(session, tenant_id) if rows else None
+    environment = connection.environment if connection is not None else None
+    now = utc_now()
+    return {i: block_of(rows.get(i), payments.get(i, []), now, environment) for i in ids}

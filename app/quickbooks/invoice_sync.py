@@ -22,13 +22,13 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from app.billing import invoices as billing_invoices
 from app.billing import service as billing
-from app.billing.invoice_schemas import InvoiceStatus
+from app.billing.invoice_schemas import MAX_CUSTOMER_MESSAGE, InvoiceStatus
 from app.billing.money import CENT, money
 from app.db import transaction
 from app.errors import AppError, Conflict, ServiceUnavailable, Unprocessable
@@ -50,14 +50,11 @@ from app.quickbooks.client import (
 from app.quickbooks.errors import RECONNECT_MESSAGE, app_error
 from app.quickbooks.invoice_status import apply_invoice
 from app.quickbooks.service import CustomerLink
-from app.quickbooks.sync_repository import FAILED, SYNCED, SYNCING
+from app.quickbooks.sync_repository import CLAIM_TIMEOUT, FAILED, SYNCED, SYNCING
 from app.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
-# A claim older than this belongs to a request that died: the next click takes it over
-# (and looks the DocNumber up before creating). Longer than a create with all its retries.
-CLAIM_TIMEOUT = timedelta(minutes=5)
 # The company's own default service item, when Settings name none.
 DEFAULT_ITEM_NAME = "Services"
 MAX_DESCRIPTION = 4000
@@ -102,6 +99,7 @@ class SyncPlan:
     due_date: date
     total: Decimal
     billing_email: str | None
+    customer_message: str | None  # the invoice's notes, QuickBooks' CustomerMemo
     lines: tuple[PlannedLine, ...]
     link: CustomerLink
     item_id: str | None
@@ -208,6 +206,7 @@ async def _plan(runtime: Runtime, tenant_id: int, invoice_id: int) -> SyncPlan |
             due_date=invoice.due_date,
             total=money(invoice.total),
             billing_email=view.client.billing_email,
+            customer_message=customer_message(invoice.notes),
             lines=tuple(
                 PlannedLine(
                     description=line.description[:MAX_DESCRIPTION],
@@ -221,6 +220,23 @@ async def _plan(runtime: Runtime, tenant_id: int, invoice_id: int) -> SyncPlan |
             item_id=settings.quickbooks_item_id or None,
             tax_code_id=settings.quickbooks_tax_code_id or None,
         )
+
+
+def customer_message(notes: str | None) -> str | None:
+    """The notes as QuickBooks prints them. Notes longer than CustomerMemo holds are refused
+    when typed and when finalizing; only an invoice finalized before that rule can have
+    them, and it can no longer change: it gets the first part, cut at a word and marked
+    with an ellipsis (the invoice page says so), rather than never syncing."""
+    text = (notes or "").strip()
+    if not text:
+        return None
+    if len(text) <= MAX_CUSTOMER_MESSAGE:
+        return text
+    cut = text[: MAX_CUSTOMER_MESSAGE - 1]
+    space = cut.rfind(" ")
+    if space > MAX_CUSTOMER_MESSAGE // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
 
 
 def _check_customer(plan: SyncPlan) -> None:
@@ -402,6 +418,8 @@ def invoice_body(plan: SyncPlan, item_id: str, *, non_us: bool) -> dict[str, Any
         body["GlobalTaxCalculation"] = "TaxExcluded"  # our rates are net of tax
     if plan.billing_email:
         body["BillEmail"] = {"Address": plan.billing_email}
+    if plan.customer_message:
+        body["CustomerMemo"] = {"value": plan.customer_message}
     return body
 
 

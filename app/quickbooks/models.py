@@ -80,6 +80,21 @@ class QuickBooksOAuthState(Base):
     __table_args__ = (Index("ix_quickbooks_oauth_states_used_at", "used_at"),)
 
 
+class QuickBooksConnectLink(Base):
+    """A used link opened outside Jira, by its nonce: "Connect to QuickBooks" (the Forge
+    door's way to Intuit) and an invoice's PDF. Each works once, in every process; the
+    token's audience says which kind it was (the table kept its first name)."""
+
+    __tablename__ = "quickbooks_connect_links"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    account_id: Mapped[str] = mapped_column(String(128))
+    used_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    __table_args__ = (Index("ix_quickbooks_connect_links_used_at", "used_at"),)
+
+
 class QuickBooksCustomer(Base):
     """The tenant's QuickBooks customers, as last read (active and inactive)."""
 
@@ -182,7 +197,8 @@ class QuickBooksInvoiceSync(Base):
 
 class QuickBooksInvoicePayment(Base):
     """A QuickBooks payment applied to a synced invoice (Payment.Line.LinkedTxn), as last
-    read: the amount applied to this invoice and the payment's date."""
+    read: the amount applied to this invoice, the payment's date, and how it was paid as
+    QuickBooks says it (its reference number, its method's name), when it does."""
 
     __tablename__ = "quickbooks_invoice_payments"
 
@@ -191,6 +207,8 @@ class QuickBooksInvoicePayment(Base):
     payment_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     paid_on: Mapped[date | None]
     amount: Mapped[Decimal]
+    reference: Mapped[str | None] = mapped_column(String(64))
+    method: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         ForeignKeyConstraint(
@@ -220,3 +238,16 @@ class QuickBooksRealmState(Base):
     changes_checked_at: Mapped[datetime | None]
     last_calls: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class QuickBooksMeteredCalls(Base):
+    """Calls Intuit meters (CorePlus: reads and queries of the Accounting API that answered
+    2xx), by company and calendar month (UTC): what the app used of the month's allowance
+    (500,000 on the free Builder tier). Operational, not a tenant's data: a company is
+    counted whichever site connected it."""
+
+    __tablename__ = "quickbooks_metered_calls"
+
+    realm_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM
+    calls: Mapped[int] = mapped_column(Integer, default=0)

@@ -3,13 +3,17 @@ invoices (app.billing.accounting). Registered once when the app starts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.quickbooks import invoice_status, repository, service
+from app.billing.accounting import InvoiceStates
+from app.billing.models import Client
+from app.quickbooks import invoice_status, line_settings, repository, service
 from app.quickbooks.invoice_sync import MAX_LINES
+from app.runtime import Runtime
 
 
 class QuickBooksAccounting:
@@ -35,3 +39,16 @@ class QuickBooksAccounting:
         if await repository.connection(session, tenant_id) is None:
             return None
         return MAX_LINES, "QuickBooks"
+
+    def invoice_states(self, tenant_id: int, today: date) -> InvoiceStates:
+        return invoice_status.invoice_states(tenant_id, today)
+
+    async def check_client_currency(
+        self, session: AsyncSession, tenant_id: int, client: Client, currency: str
+    ) -> None:
+        await service.check_currency_change(session, tenant_id, client, currency)
+
+    async def check_settings(
+        self, runtime: Runtime, tenant_id: int, changes: Mapping[str, Any]
+    ) -> None:
+        await line_settings.check_line_settings(runtime, tenant_id, changes)

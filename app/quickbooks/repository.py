@@ -28,6 +28,15 @@ async def connection(
     return result.scalar_one_or_none()
 
 
+async def live_connections(session: AsyncSession) -> Sequence[QuickBooksConnection]:
+    """Every site's connection that is not disconnected (for the operators' figures: the
+    one read across tenants, and it returns no token to anyone)."""
+    result = await session.execute(
+        select(QuickBooksConnection).where(QuickBooksConnection.status != "disconnected")
+    )
+    return result.scalars().all()
+
+
 async def take_write_lock(session: AsyncSession, tenant_id: int) -> None:
     """SQLite has no row locks: a no-op write takes the database's write lock now, so that
     what is read next is the latest and stays so until commit."""
@@ -168,6 +177,22 @@ async def link_of_customer(
         )
     )
     return result.scalar_one_or_none()
+
+
+async def clients_of_customers(
+    session: AsyncSession, tenant_id: int, customer_ids: Iterable[str]
+) -> dict[str, int]:
+    """customer id → the client linked to it, for those of `customer_ids` that have one."""
+    ids = list(customer_ids)
+    if not ids:
+        return {}
+    result = await session.execute(
+        select(QuickBooksCustomerLink.customer_id, QuickBooksCustomerLink.client_id).where(
+            QuickBooksCustomerLink.tenant_id == tenant_id,
+            QuickBooksCustomerLink.customer_id.in_(ids),
+        )
+    )
+    return {customer_id: client_id for customer_id, client_id in result.all()}
 
 
 async def links_with_customers(

@@ -14,13 +14,17 @@ from app.billing.editor import BillingEditor
 from app.dependencies import RuntimeDep, SessionDep
 from app.errors import AppError, Unauthorized
 from app.ids import RowId
-from app.quickbooks import service
+from app.quickbooks import line_settings, service
 from app.quickbooks.schemas import (
+    ChoiceOut,
     ConnectionOut,
+    ConnectLinkOut,
     CustomerLinkIn,
     CustomerLinkOut,
     CustomerOut,
     CustomerPage,
+    ItemList,
+    TaxCodeList,
 )
 from app.quickbooks.service import CALLBACK_PATH, STATE_COOKIE_PREFIX, CallbackResult
 from app.quickbooks.state import STATE_LIFETIME
@@ -125,7 +129,7 @@ OUTCOMES: dict[str, Outcome] = {
 }
 
 
-def _page(
+def result_page(
     request: Request,
     status_code: int,
     *,
@@ -135,7 +139,10 @@ def _page(
     fix: str,
     ok: bool = False,
     code: str | None = None,
+    connect_flow: bool = True,
 ) -> HTMLResponse:
+    """A page for a window opened outside Jira; `connect_flow` tells a Settings page that
+    opened it how connecting ended (and closes it after a success)."""
     return templates.TemplateResponse(
         request,
         "quickbooks_result.html",
@@ -146,6 +153,7 @@ def _page(
             "fix": fix,
             "ok": ok,
             "code": code,
+            "connect_flow": connect_flow,
         },
         status_code=status_code,
         headers=NO_STORE,
@@ -155,14 +163,14 @@ def _page(
 def _callback_page(request: Request, result: CallbackResult) -> HTMLResponse:
     if result.connected:
         company = result.company_name or f"company {result.realm_id}"
-        return _page(
+        return result_page(
             request,
             200,
             title="QuickBooks connected",
             heading="QuickBooks is connected",
             message=f"Worklog360 is now connected to {company}.",
-            fix="You can close this window and go back to Jira: link your clients to "
-            "QuickBooks customers in Manage → Clients.",
+            fix="This window closes by itself. If it stays open, close it and go back to "
+            "Jira: next, link your clients to QuickBooks customers in Manage → Clients.",
             ok=True,
             code="connected",
         )
@@ -170,7 +178,7 @@ def _callback_page(request: Request, result: CallbackResult) -> HTMLResponse:
     message = outcome.message
     if result.intuit_error and result.outcome == "intuit_error":
         message += f" (Intuit's error: {result.intuit_error})"
-    return _page(
+    return result_page(
         request,
         result.status_code,
         title="QuickBooks not connected",
@@ -203,17 +211,27 @@ async def _connect_context(request: Request, runtime: RuntimeDep) -> ConnectCont
         raise Unauthorized(exc.message, code=exc.code) from exc
 
 
+async def _who_connects(request: Request, runtime: RuntimeDep) -> tuple[int, str]:
+    """The tenant and Jira administrator connecting: from a single-use link the API issued
+    (the Forge door), else from the Jira JWT in the URL (the Connect door)."""
+    link = request.query_params.get("link")
+    if link is not None:
+        return await service.redeem_connect_link(runtime, link)
+    context = await _connect_context(request, runtime)
+    await require_site_admin(runtime, context)
+    assert context.account_id is not None
+    return context.tenant.id, context.account_id
+
+
 @router.get("/quickbooks/connect", include_in_schema=False)
 async def connect(request: Request, runtime: RuntimeDep) -> Response:
     try:
-        context = await _connect_context(request, runtime)
-        await require_site_admin(runtime, context)
-        assert context.account_id is not None
-        url, nonce = service.begin_connect(runtime, context.tenant.id, context.account_id)
+        tenant_id, account_id = await _who_connects(request, runtime)
+        url, nonce = service.begin_connect(runtime, tenant_id, account_id)
     except AppError as exc:
         if not _wants_html(request):
             raise
-        return _page(
+        return result_page(
             request,
             exc.status_code,
             title="QuickBooks",
@@ -261,7 +279,7 @@ async def reconnect(request: Request) -> HTMLResponse:
     """Intuit's "Reconnect URL". It arrives without any Jira identity, so it cannot tell (and
     must not reveal) which Jira site a company belongs to, nor start OAuth for one: it says
     where reconnecting happens."""
-    return _page(
+    return result_page(
         request,
         200,
         title="Reconnect QuickBooks",
@@ -284,6 +302,16 @@ async def read_connection(
     return ConnectionOut.of(await service.connection_view(runtime, session, context.tenant.id))
 
 
+@router.post("/api/quickbooks/connect-link", response_model=ConnectLinkOut)
+async def connect_link(context: ApiContext, runtime: RuntimeDep) -> ConnectLinkOut:
+    """A single-use link to Intuit's sign-in, for pages that cannot put a Jira token in a
+    URL (Forge): opened outside Jira through the bridge's router."""
+    await require_site_admin(runtime, context)
+    assert context.account_id is not None
+    link = service.issue_connect_link(runtime, context.tenant.id, context.account_id)
+    return ConnectLinkOut(url=link.url, expires_at=link.expires_at)
+
+
 @router.delete("/api/quickbooks/connection", response_model=ConnectionOut)
 async def disconnect(context: ApiContext, runtime: RuntimeDep) -> ConnectionOut:
     await require_site_admin(runtime, context)
@@ -303,6 +331,18 @@ async def list_customers(
         runtime, context.tenant.id, query=q, refresh=refresh, cursor=cursor, limit=limit
     )
     return CustomerPage(items=[CustomerOut.of(c) for c in customers], next_cursor=next_cursor)
+
+
+@router.get("/api/quickbooks/items", response_model=ItemList)
+async def list_service_items(context: ApiContext, runtime: RuntimeDep) -> ItemList:
+    """The company's active service items, for the Settings page's Service item."""
+    items = await line_settings.service_items(runtime, context.tenant.id)
+    return ItemList(items=[ChoiceOut.of(i) for i in items])
+
+
+@router.get("/api/quickbooks/tax-codes", response_model=TaxCodeList)
+async def list_tax_codes(context: ApiContext, runtime: RuntimeDep) -> TaxCodeList:
+    return TaxCodeList.of(await line_settings.tax_codes(runtime, context.tenant.id))
 
 
 @router.put("/api/clients/{client_id}/quickbooks-customer", response_model=CustomerLinkOut)

@@ -5,10 +5,27 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.quickbooks.line_settings import Choice, TaxCodes
 from app.quickbooks.models import QuickBooksCustomer, QuickBooksCustomerLink
-from app.quickbooks.service import ConnectionView
+from app.quickbooks.service import ConnectionView, CustomerChoice
 
 ConnectionState = Literal["connected", "expiring", "expired", "disconnected"]
+
+
+class ConnectLinkOut(BaseModel):
+    """`POST /api/quickbooks/connect-link`: open `url` outside Jira, once, before
+    `expires_at`."""
+
+    url: str
+    expires_at: datetime
+
+
+class PdfLinkOut(BaseModel):
+    """`POST /api/invoices/{id}/pdf-link`: open `url` outside Jira, once, before
+    `expires_at`."""
+
+    url: str
+    expires_at: datetime
 
 
 class ConnectionOut(BaseModel):
@@ -33,19 +50,31 @@ class ConnectionOut(BaseModel):
         )
 
 
+class LinkedClient(BaseModel):
+    id: int
+    name: str
+
+
 class CustomerOut(BaseModel):
     id: str
     display_name: str
     currency: str | None
     active: bool
+    # The client already invoiced as this customer (a customer links to one client only).
+    linked_client: LinkedClient | None
 
     @classmethod
-    def of(cls, customer: QuickBooksCustomer) -> CustomerOut:
+    def of(cls, choice: CustomerChoice) -> CustomerOut:
+        customer = choice.customer
+        linked = None
+        if choice.linked_client_id is not None:
+            linked = LinkedClient(id=choice.linked_client_id, name=choice.linked_client_name or "")
         return cls(
             id=customer.id,
             display_name=customer.display_name,
             currency=customer.currency,
             active=customer.active,
+            linked_client=linked,
         )
 
 
@@ -76,3 +105,27 @@ class CustomerLinkOut(BaseModel):
             active=customer.active,
             linked_at=link.linked_at,
         )
+
+
+class ChoiceOut(BaseModel):
+    id: str
+    name: str
+    description: str | None
+
+    @classmethod
+    def of(cls, choice: Choice) -> ChoiceOut:
+        return cls(id=choice.id, name=choice.name, description=choice.description)
+
+
+class ItemList(BaseModel):
+    items: list[ChoiceOut]
+
+
+class TaxCodeList(BaseModel):
+    items: list[ChoiceOut]
+    # Outside the US QuickBooks refuses invoice lines without a tax code.
+    required: bool
+
+    @classmethod
+    def of(cls, codes: TaxCodes) -> TaxCodeList:
+        return cls(items=[ChoiceOut.of(c) for c in codes.codes], required=codes.required)

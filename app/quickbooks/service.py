@@ -18,13 +18,15 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing import service as billing
+from app.billing.models import Client
 from app.db import transaction
-from app.errors import Conflict, NotFound, Unprocessable
+from app.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from app.quickbooks import repository
 from app.quickbooks.client import (
     InvalidGrantError,
@@ -36,11 +38,22 @@ from app.quickbooks.client import (
 from app.quickbooks.errors import QuickBooksNotConnected, app_error
 from app.quickbooks.models import (
     QuickBooksConnection,
+    QuickBooksConnectLink,
     QuickBooksCustomer,
     QuickBooksCustomerLink,
     QuickBooksOAuthState,
 )
-from app.quickbooks.state import StateError, issue_state, state_key, verify_state
+from app.quickbooks.state import (
+    LinkClaims,
+    PdfLinkClaims,
+    StateError,
+    issue_connect_link_token,
+    issue_state,
+    link_key,
+    state_key,
+    verify_connect_link,
+    verify_state,
+)
 from app.quickbooks.tokens import (
     CONNECTED,
     DISCONNECTED,
@@ -205,15 +218,92 @@ def _token_for_revoke(runtime: Runtime, row: QuickBooksConnection) -> str | None
 # --- connecting (OAuth) ----------------------------------------------------------------------
 
 
-def begin_connect(runtime: Runtime, tenant_id: int, account_id: str) -> tuple[str, str]:
-    """Intuit's authorize URL for this tenant and user, and the state's nonce (which the
-    route also puts in a cookie, so the callback must come back to the same browser)."""
+def _require_configured(runtime: Runtime) -> None:
     if not runtime.quickbooks.configured:
         raise Conflict(
             "QuickBooks is not set up on this Worklog360 server (W360_QBO_CLIENT_ID and "
             "W360_QBO_CLIENT_SECRET are missing). Ask whoever runs it.",
             code="quickbooks_not_configured",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectLink:
+    url: str
+    expires_at: datetime
+
+
+LINK_PROBLEMS = {
+    "link_invalid": (
+        "This Connect to QuickBooks link was not made by Worklog360, or was altered, so it "
+        "was refused. Nothing was changed."
+    ),
+    "link_expired": "This Connect to QuickBooks link expired: each link works for 5 minutes.",
+}
+
+
+def issue_connect_link(runtime: Runtime, tenant_id: int, account_id: str) -> ConnectLink:
+    """A link that starts connecting QuickBooks for this tenant and person, once, within
+    minutes: the Forge door's way to Intuit (a Forge page has no Jira token to put in a URL;
+    the Connect door's `?jwt=` stays)."""
+    _require_configured(runtime)
+    token, expires_at = issue_connect_link_token(
+        link_key(runtime.settings.effective_secret_key),
+        tenant_id=tenant_id,
+        account_id=account_id,
+        now=runtime.quickbooks.now(),
+    )
+    url = f"{runtime.settings.base_url.rstrip('/')}/quickbooks/connect?{urlencode({'link': token})}"
+    return ConnectLink(url=url, expires_at=expires_at)
+
+
+async def redeem_connect_link(runtime: Runtime, token: str) -> tuple[int, str]:
+    """The tenant and person a link was made for, recording it as used (committed at once,
+    so a second use is refused in every process)."""
+    try:
+        claims = verify_connect_link(
+            link_key(runtime.settings.effective_secret_key), token, now=runtime.quickbooks.now()
+        )
+    except StateError as exc:
+        raise Unauthorized(LINK_PROBLEMS[exc.code], code=exc.code) from exc
+    await use_link(
+        runtime,
+        claims,
+        uninstalled="Worklog360 is no longer installed on the Jira site this link was made "
+        "for, so QuickBooks cannot be connected to it.",
+        used="This Connect to QuickBooks link was already used: each link opens QuickBooks "
+        "once, so that a copied link cannot connect a company to your site.",
+    )
+    return claims.tenant_id, claims.account_id
+
+
+async def use_link(
+    runtime: Runtime, claims: LinkClaims | PdfLinkClaims, *, uninstalled: str, used: str
+) -> None:
+    """Record a verified link as used (committed at once, so a second use is refused in every
+    process): 409 `link_used` the second time, 409 `tenant_inactive` for a site that
+    uninstalled the app since the link was made."""
+    try:
+        async with transaction(runtime.sessions) as session:
+            if not await tenants.installed(session, claims.tenant_id):
+                raise Conflict(uninstalled, code="tenant_inactive")
+            session.add(
+                QuickBooksConnectLink(
+                    nonce=claims.nonce,
+                    tenant_id=claims.tenant_id,
+                    account_id=claims.account_id,
+                    used_at=runtime.quickbooks.now(),
+                )
+            )
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(used, code="link_used") from exc
+
+
+def begin_connect(runtime: Runtime, tenant_id: int, account_id: str) -> tuple[str, str]:
+    """Intuit's authorize URL for this tenant and user, and the state's nonce (which the
+    route also puts in a cookie, so the callback must come back to the same browser)."""
+    _require_configured(runtime)
     state, nonce = issue_state(
         state_key(runtime.settings.effective_secret_key),
         tenant_id=tenant_id,
@@ -299,8 +389,7 @@ async def _claim_state(
     request won it; otherwise what the earlier use of the same redirect showed."""
     try:
         async with transaction(runtime.sessions) as session:
-            tenant = await tenants.get(session, tenant_id)
-            if tenant is None or not tenant.active:
+            if not await tenants.installed(session, tenant_id):
                 return CallbackResult("tenant_inactive", 400)
             session.add(
                 QuickBooksOAuthState(
@@ -337,12 +426,15 @@ async def _connect(
 ) -> CallbackResult:
     async with runtime.sessions() as session:
         holder = await repository.connection_by_realm(session, realm_id)
-        if holder is not None and holder.tenant_id != tenant_id:
-            other = await tenants.get(session, holder.tenant_id)
-            # A company stays with a site while it is connected or waiting for a reconnect;
-            # a site that disconnected it or left Jira lets it go.
-            if holder.status != DISCONNECTED and other is not None and other.active:
-                return CallbackResult("realm_in_use", 409, realm_id=realm_id)
+        # A company stays with a site while it is connected or waiting for a reconnect; a
+        # site that disconnected it or left Jira (through both doors) lets it go.
+        if (
+            holder is not None
+            and holder.tenant_id != tenant_id
+            and holder.status != DISCONNECTED
+            and await tenants.installed(session, holder.tenant_id)
+        ):
+            return CallbackResult("realm_in_use", 409, realm_id=realm_id)
     try:
         tokens = await runtime.quickbooks.exchange_code(code, redirect_uri=redirect_uri(runtime))
     except InvalidGrantError:
@@ -436,9 +528,10 @@ async def refresh_customers(runtime: Runtime, tenant_id: int) -> int:
     api = await authorized_api(runtime, tenant_id)
     try:
         found = await api.customers(include_inactive=True)
+        home = await _home_currency(api) if any(_currency_of(c) is None for c in found) else None
     except QuickBooksError as exc:
         raise app_error(exc) from exc
-    rows = [_customer_row(c) for c in found]
+    rows = [_customer_row(c, home) for c in found]
     async with transaction(runtime.sessions) as session:
         # Two refreshes at once would each delete and re-insert the same rows: take turns.
         await repository.lock_connection(session, tenant_id)
@@ -452,16 +545,40 @@ async def refresh_customers(runtime: Runtime, tenant_id: int) -> int:
     return len(rows)
 
 
-def _customer_row(customer: dict[str, Any]) -> dict[str, object]:
-    name = str(customer.get("DisplayName") or customer.get("FullyQualifiedName") or "")
+def _currency_of(customer: dict[str, Any]) -> str | None:
     currency = customer.get("CurrencyRef")
+    if isinstance(currency, dict) and currency.get("value"):
+        return str(currency["value"])[:3].upper()
+    return None
+
+
+async def _home_currency(api: QuickBooksApi) -> str | None:
+    """A company without multicurrency bills every customer in its home currency."""
+    prefs = (await api.preferences()).get("CurrencyPrefs")
+    home = prefs.get("HomeCurrency") if isinstance(prefs, dict) else None
+    if isinstance(home, dict) and home.get("value"):
+        return str(home["value"])[:3].upper()
+    return None
+
+
+def _customer_row(customer: dict[str, Any], home_currency: str | None) -> dict[str, object]:
+    name = str(customer.get("DisplayName") or customer.get("FullyQualifiedName") or "")
     return {
         "id": str(customer["Id"]),
         "display_name": name,
         "search_key": search_key(name),
-        "currency": str(currency["value"])[:3] if isinstance(currency, dict) else None,
+        "currency": _currency_of(customer) or home_currency,
         "active": bool(customer.get("Active", True)),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerChoice:
+    """A customer as the picker offers it: with the client it is linked to, if any."""
+
+    customer: QuickBooksCustomer
+    linked_client_id: int | None = None
+    linked_client_name: str | None = None
 
 
 async def list_customers(
@@ -472,9 +589,9 @@ async def list_customers(
     refresh: bool,
     cursor: str | None,
     limit: int,
-) -> tuple[list[QuickBooksCustomer], str | None]:
+) -> tuple[list[CustomerChoice], str | None]:
     """The cached customers matching `query` (read from QuickBooks first when asked, or when
-    the list was never read)."""
+    the list was never read), each with the client already linked to it."""
     offset = _offset(cursor)
     async with runtime.sessions() as session:
         row = require_live(await repository.connection(session, tenant_id))
@@ -489,8 +606,12 @@ async def list_customers(
             offset=offset,
             limit=limit + 1,
         )
+        page = found[:limit]
+        holders = await repository.clients_of_customers(session, tenant_id, [c.id for c in page])
+        names = await billing.client_names(session, tenant_id, set(holders.values()))
     next_cursor = str(offset + limit) if len(found) > limit else None
-    return found[:limit], next_cursor
+    choices = [CustomerChoice(c, holders.get(c.id), names.get(holders.get(c.id, 0))) for c in page]
+    return choices, next_cursor
 
 
 def _offset(cursor: str | None) -> int:
@@ -509,7 +630,8 @@ async def link_customer(
 ) -> tuple[QuickBooksCustomerLink, QuickBooksCustomer]:
     """Invoice this client as that QuickBooks customer: one customer per client and one
     client per customer."""
-    client = await billing.get_client(session, tenant_id, client_id)
+    # Locked: a currency change and a link at once must not both pass their checks.
+    client = await billing.get_client(session, tenant_id, client_id, lock="update")
     customer_id = customer_id.strip()
     connection = await repository.connection(session, tenant_id)
     if connection is None or connection.status == DISCONNECTED:
@@ -517,8 +639,9 @@ async def link_customer(
     customer = await repository.customer(session, tenant_id, customer_id)
     if customer is None:
         raise NotFound(
-            f"There is no QuickBooks customer {customer_id} in the customer list. Missing "
-            "customer? Refresh the list, or create the customer in QuickBooks first.",
+            "That QuickBooks customer is not in the customer list read from QuickBooks. "
+            "Missing customer? Create it in QuickBooks if need be, then click Refresh "
+            "customers and choose it.",
             code="quickbooks_customer_not_found",
         )
     if not customer.active:
@@ -530,6 +653,15 @@ async def link_customer(
     holder = await repository.link_of_customer(session, tenant_id, customer_id)
     if holder is not None and holder.client_id != client.id:
         raise await _already_linked(session, tenant_id, customer, holder.client_id)
+    if customer.currency is not None and customer.currency != client.currency:
+        # QuickBooks invoices a customer in its own currency only: every invoice of this
+        # client would be refused at sync.
+        raise Conflict(
+            f"{client.name} bills in {client.currency}, but the QuickBooks customer "
+            f"{customer.display_name} is in {customer.currency}: choose a {client.currency} "
+            f"customer, or change the client's currency.",
+            code="currency_mismatch",
+        )
     link = await repository.link_of_client(session, tenant_id, client.id)
     if link is not None and link.customer_id == customer_id:
         return link, customer
@@ -565,6 +697,22 @@ async def _already_linked(
         f"The QuickBooks customer '{customer.display_name}' is already linked to the client"
         f"{other}. Unlink it there first: a customer is linked to one client only.",
         code="customer_already_linked",
+    )
+
+
+async def check_currency_change(
+    session: AsyncSession, tenant_id: int, client: Client, currency: str
+) -> None:
+    """A linked client keeps its customer's currency: QuickBooks would refuse its invoices."""
+    link = (await client_links(session, tenant_id, [client.id])).get(client.id)
+    if link is None or link.currency is None or link.currency == currency:
+        return
+    raise Conflict(
+        f"{client.name} is linked to the QuickBooks customer {link.display_name}, which is "
+        f"in {link.currency}, and QuickBooks invoices a customer in its own currency only: "
+        f"keep {link.currency}, or unlink the customer first (Edit → QuickBooks → Unlink) "
+        f"and link one in {currency}.",
+        code="currency_mismatch",
     )
 
 

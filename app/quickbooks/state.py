@@ -62,19 +62,31 @@ def issue_state(key: bytes, *, tenant_id: int, account_id: str, now: datetime) -
     return token, nonce
 
 
-def verify_state(key: bytes, token: str, *, now: datetime) -> OAuthState:
+@dataclass(frozen=True, slots=True)
+class _Signed:
+    tenant_id: int
+    account_id: str
+    nonce: str
+    exp: int
+    claims: dict[str, object]
+
+
+def _verify_signed(
+    key: bytes, token: str, *, audience: str, now: datetime, invalid: str, expired: str
+) -> _Signed:
+    """The tenant, person, nonce and expiry of a token this app signed for `audience`, checked
+    against the app's clock (not PyJWT's); StateError `invalid` or `expired` otherwise."""
     try:
-        # Expiry is checked below against the app's clock, not PyJWT's.
         claims = jwt.decode(
             token,
             key,
             algorithms=[_ALGORITHM],
-            audience=_AUDIENCE,
+            audience=audience,
             issuer=_ISSUER,
             options={"verify_exp": False, "verify_iat": False, "require": ["exp", "jti"]},
         )
     except jwt.PyJWTError as exc:
-        raise StateError("state_invalid") from exc
+        raise StateError(invalid) from exc
     tenant_id, account_id, nonce, exp = (
         claims.get("tid"),
         claims.get("sub"),
@@ -88,12 +100,126 @@ def verify_state(key: bytes, token: str, *, now: datetime) -> OAuthState:
         and 16 <= len(nonce) <= 64
         and isinstance(exp, int)
     ):
-        raise StateError("state_invalid")
+        raise StateError(invalid)
     if now.timestamp() >= exp:
-        raise StateError("state_expired")
+        raise StateError(expired)
+    return _Signed(tenant_id, account_id, nonce, exp, claims)
+
+
+def verify_state(key: bytes, token: str, *, now: datetime) -> OAuthState:
+    signed = _verify_signed(
+        key, token, audience=_AUDIENCE, now=now, invalid="state_invalid", expired="state_expired"
+    )
     return OAuthState(
+        tenant_id=signed.tenant_id,
+        account_id=signed.account_id,
+        nonce=signed.nonce,
+        expires_at=datetime.fromtimestamp(signed.exp, tz=now.tzinfo),
+    )
+
+
+# --- links opened outside Jira ("Connect to QuickBooks", the invoice PDF) -------------------
+
+# Long enough to agree to Jira's "open an external link?" and for the tab to open; short
+# enough that a link found later (history, a screenshot) is dead. Used once either way.
+LINK_LIFETIME = timedelta(minutes=5)
+_LINK_AUDIENCE = "quickbooks-connect-link"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkClaims:
+    tenant_id: int
+    account_id: str
+    nonce: str
+
+
+def link_key(secret_key: str) -> bytes:
+    """Apart from the OAuth state's key: neither token can pass for the other."""
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=b"worklog360/quickbooks-connect-link",
+        info=b"hs256/v1",
+    ).derive(secret_key.encode("utf-8"))
+
+
+def _issue_link(
+    key: bytes,
+    *,
+    audience: str,
+    tenant_id: int,
+    account_id: str,
+    now: datetime,
+    **extra: object,
+) -> tuple[str, datetime]:
+    expires_at = now + LINK_LIFETIME
+    token = jwt.encode(
+        {
+            "iss": _ISSUER,
+            "aud": audience,
+            "tid": tenant_id,
+            "sub": account_id,
+            "jti": secrets.token_urlsafe(24),
+            "iat": int(now.timestamp()),
+            "exp": int(expires_at.timestamp()),
+            **extra,
+        },
+        key,
+        algorithm=_ALGORITHM,
+    )
+    return token, expires_at
+
+
+def issue_connect_link_token(
+    key: bytes, *, tenant_id: int, account_id: str, now: datetime
+) -> tuple[str, datetime]:
+    """The signed token of a link for one tenant and one person, and when it expires."""
+    return _issue_link(
+        key, audience=_LINK_AUDIENCE, tenant_id=tenant_id, account_id=account_id, now=now
+    )
+
+
+def verify_connect_link(key: bytes, token: str, *, now: datetime) -> LinkClaims:
+    """Raises StateError `link_invalid` or `link_expired`."""
+    signed = _verify_signed(
+        key, token, audience=_LINK_AUDIENCE, now=now, invalid="link_invalid", expired="link_expired"
+    )
+    return LinkClaims(tenant_id=signed.tenant_id, account_id=signed.account_id, nonce=signed.nonce)
+
+
+# --- invoice PDF links (opened outside Jira, like the connect link) ---------------------------
+
+_PDF_AUDIENCE = "quickbooks-invoice-pdf-link"
+
+
+@dataclass(frozen=True, slots=True)
+class PdfLinkClaims:
+    tenant_id: int
+    account_id: str
+    nonce: str
+    invoice_id: int
+
+
+def issue_pdf_link_token(
+    key: bytes, *, tenant_id: int, account_id: str, invoice_id: int, now: datetime
+) -> tuple[str, datetime]:
+    """A link to one invoice's PDF, for one tenant and one person."""
+    return _issue_link(
+        key,
+        audience=_PDF_AUDIENCE,
         tenant_id=tenant_id,
         account_id=account_id,
-        nonce=nonce,
-        expires_at=datetime.fromtimestamp(exp, tz=now.tzinfo),
+        now=now,
+        inv=invoice_id,
     )
+
+
+def verify_pdf_link(key: bytes, token: str, *, now: datetime) -> PdfLinkClaims:
+    """Raises StateError `link_invalid` or `link_expired`."""
+    signed = _verify_signed(
+        key, token, audience=_PDF_AUDIENCE, now=now, invalid="link_invalid", expired="link_expired"
+    )
+    invoice_id = signed.claims.get("inv")
+    if not isinstance(invoice_id, int):
+        raise StateError("link_invalid")
+    return PdfLinkClaims(signed.tenant_id, signed.account_id, signed.nonce, invoice_id)

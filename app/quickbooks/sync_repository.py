@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import delete, func, insert, select
@@ -23,6 +23,10 @@ IN_CHUNK = 500
 SYNCED = "synced"
 SYNCING = "syncing"
 FAILED = "failed"
+
+# A claim older than this belongs to a request that died: the next click takes it over
+# (and looks the DocNumber up before creating). Longer than a create with all its retries.
+CLAIM_TIMEOUT = timedelta(minutes=5)
 
 _T = TypeVar("_T")
 

@@ -5,7 +5,7 @@ name seldom changes, and an hour-old one is good enough to read).
 
 A person Jira does not name right now (it is down, slow, or the account is gone) is shown by
 account id, and Jira is not asked about them again for a minute (`Runtime.unnamed`):
-reading an invoice never waits long on Jira. Keyed by clientKey, one site's for ever.
+reading an invoice never waits long on Jira. Keyed by tenant, one site's for ever.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ class PersonNames:
         self._runtime = runtime
         self._tenant = tenant
 
-    def _key(self, account_id: str) -> tuple[str, str]:
-        return (self._tenant.client_key, account_id)
+    def _key(self, account_id: str) -> tuple[int, str]:
+        return (self._tenant.id, account_id)
 
     def person(self, account_id: str | None) -> Person | None:
         if account_id is None:

@@ -1,19 +1,21 @@
 """Who may change billing data: Jira's ADMINISTER global permission, or membership of the
-tenant's billing group. Asked of Jira as the app, remembered for at most five minutes."""
+tenant's billing group. Asked of Jira as the app (through whichever door `app.tenants.jira`
+picks: a site with only the Forge app is asked through api.atlassian.com with its system
+token), remembered for at most five minutes."""
 
 from __future__ import annotations
 
 from app.errors import Forbidden, ServiceUnavailable
 from app.runtime import Runtime
-from app.tenants.jira import jira_for_tenant
-from app.tenants.service import ConnectContext
+from app.tenants.jira import WAITING_FOR_JIRA, jira_access
+from app.tenants.service import CallerContext
 from connect.jira import JiraError
 
 ADMINISTER = "ADMINISTER"
 
 
 async def require_billing_editor(
-    runtime: Runtime, context: ConnectContext, billing_group: str | None
+    runtime: Runtime, context: CallerContext, billing_group: str | None
 ) -> None:
     if not await _allowed(runtime, context, group=billing_group):
         group = f" or members of the '{billing_group}' group" if billing_group else ""
@@ -22,7 +24,16 @@ async def require_billing_editor(
         )
 
 
-async def require_site_admin(runtime: Runtime, context: ConnectContext) -> None:
+async def is_site_admin(runtime: Runtime, context: CallerContext) -> bool:
+    """Whether the caller has ADMINISTER, as a yes or no: a caller whose permissions cannot
+    be asked yet is not one (Jira not answering is still a 503)."""
+    try:
+        return await _allowed(runtime, context, group=None)
+    except Forbidden:
+        return False
+
+
+async def require_site_admin(runtime: Runtime, context: CallerContext) -> None:
     """Jira's ADMINISTER global permission (connecting and disconnecting QuickBooks)."""
     if not await _allowed(runtime, context, group=None):
         raise Forbidden(
@@ -30,7 +41,7 @@ async def require_site_admin(runtime: Runtime, context: ConnectContext) -> None:
         )
 
 
-async def _allowed(runtime: Runtime, context: ConnectContext, *, group: str | None) -> bool:
+async def _allowed(runtime: Runtime, context: CallerContext, *, group: str | None) -> bool:
     account_id = context.account_id
     if account_id is None:
         return False
@@ -39,8 +50,15 @@ async def _allowed(runtime: Runtime, context: ConnectContext, *, group: str | No
     if cached is not None:
         return bool(cached)
     async with runtime.sessions() as session:
-        jira = await jira_for_tenant(runtime, session, context.tenant.id)
+        access = await jira_access(runtime, session, context.tenant.id)
+    jira = access.client
     if jira is None:
+        if access.waiting:
+            # Refusing is safe, guessing would not be; this passes within the hour.
+            raise ServiceUnavailable(
+                f"{WAITING_FOR_JIRA} Your Jira permissions cannot be checked until then.",
+                code="waiting_for_jira",
+            )
         return False
     try:
         allowed = await jira.has_global_permission(account_id, ADMINISTER)

@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 
+from app import surface
 from app.dependencies import RuntimeDep, SessionDep
-from app.settings import PROJECT_ROOT
 from app.tenants import service
 from app.tenants.auth import LifecycleContext, verify_signed_lifecycle
 from app.tenants.schemas import LifecyclePayload
-from connect.descriptor import load_template, render_descriptor
 
 router = APIRouter(tags=["connect"])
 
 
-@lru_cache(maxsize=1)
-def _descriptor_template() -> dict[str, Any]:
-    return load_template(PROJECT_ROOT / "atlassian-connect.json")
-
-
 @router.get("/atlassian-connect.json")
 async def descriptor(runtime: RuntimeDep) -> dict[str, Any]:
-    settings = runtime.settings
-    return render_descriptor(
-        _descriptor_template(), base_url=settings.base_url, key=settings.app_key
-    )
+    return surface.connect_descriptor(runtime.settings.base_url, runtime.settings.app_key)
 
 
 @router.post("/lifecycle/installed", status_code=204)
@@ -58,7 +48,7 @@ async def uninstalled(
     background: BackgroundTasks,
 ) -> Response:
     claims = await verify_signed_lifecycle(request, runtime, payload.client_key)
-    await service.record_uninstalled(session, payload.client_key, claims)
+    await service.record_uninstalled(session, payload.client_key, claims, runtime.clock.now())
     await forget_credentials(runtime, payload.client_key, background)
     return Response(status_code=204)
 

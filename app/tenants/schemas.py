@@ -19,6 +19,9 @@ class LifecyclePayload(BaseModel):
     )
     oauth_client_id: str | None = Field(default=None, alias="oauthClientId", max_length=255)
     event_type: str | None = Field(default=None, alias="eventType", max_length=32)
+    # The Forge installation of this site, when the Connect app was adopted into Forge
+    # (ACE keeps it to associate the two doors).
+    installation_id: str | None = Field(default=None, alias="installationId", max_length=255)
     shared_secret: str | None = Field(
         default=None, alias="sharedSecret", min_length=1, max_length=512, repr=False
     )

@@ -1,8 +1,12 @@
-"""Installation lifecycle and request authentication for tenants.
+"""Connect installation lifecycle and request authentication for tenants.
 
 Lifecycle events are idempotent and order-safe: each carries the `iat` of its verified JWT,
 and an event older than the one last applied to the same fact (installed, enabled) changes
 nothing. `uninstalled` keeps the tenant's data for a reinstall; its tokens stop working.
+
+A site that reached us first through the Forge door (`app.tenants.forge_service`) is the
+same tenant when its Connect app installs: matched by the Forge installationId Jira adds to
+the `installed` payload of a Connect app adopted into Forge, else by the site's URL.
 """
 
 from __future__ import annotations
@@ -10,13 +14,15 @@ from __future__ import annotations
 import fnmatch
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crypto import SecretBox
 from app.errors import AppError, Forbidden
 from app.runtime import Runtime
-from app.tenants import repository
+from app.tenants import forge_repository, repository
 from app.tenants.models import Tenant
 from app.tenants.schemas import LifecyclePayload
 from app.timeutil import utc_now
@@ -26,23 +32,37 @@ from connect.errors import (
     UnknownInstallationError,
 )
 from connect.tokens import SYMMETRIC_ALGORITHM, VerifiedClaims, read_unverified, verify_symmetric
+from forge.invocation import InvocationClaims
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class TenantRef:
-    """What a request needs to know about its tenant: immutable, safe to cache and share."""
+    """What a request needs to know about its tenant: immutable, safe to cache and share.
+    `installed`/`enabled` are the Connect door's; a site only on Forge has no clientKey."""
 
     id: int
-    client_key: str
-    base_url: str
+    client_key: str | None
+    base_url: str | None
     installed: bool
     enabled: bool
+    cloud_id: str | None = None
 
     @property
-    def active(self) -> bool:
+    def connect_active(self) -> bool:
         return self.installed and self.enabled
+
+
+def tenant_ref(tenant: Tenant) -> TenantRef:
+    return TenantRef(
+        id=tenant.id,
+        client_key=tenant.client_key,
+        base_url=tenant.base_url,
+        installed=tenant.installed,
+        enabled=tenant.enabled,
+        cloud_id=tenant.cloud_id,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +72,30 @@ class _Credentials:
 
 
 @dataclass(frozen=True, slots=True)
-class ConnectContext:
-    """Who is calling: the tenant (Jira site) and, when a user is logged in, their accountId."""
+class CallerContext:
+    """Who is calling the API: the tenant (Jira site) and, when a person is signed in,
+    their Atlassian account id; through which door (the same for every route)."""
 
     tenant: TenantRef
     account_id: str | None
+    door: Literal["connect", "forge"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectContext(CallerContext):
+    """A caller Jira signed for with the installation's shared secret (Connect JWT)."""
+
     claims: VerifiedClaims
+
+
+@dataclass(frozen=True, slots=True)
+class ForgeContext(CallerContext):
+    """A caller Forge vouched for with an invocation token (`principal` is the account).
+    `user_token` is the person's own token for Jira (`x-forge-oauth-user`), when Forge sent
+    one."""
+
+    invocation: InvocationClaims
+    user_token: str | None = field(default=None, repr=False)
 
 
 def _secret_context(client_key: str) -> str:
@@ -65,6 +103,8 @@ def _secret_context(client_key: str) -> str:
 
 
 def shared_secret(secrets: SecretBox, tenant: Tenant) -> str:
+    if tenant.client_key is None or tenant.shared_secret_encrypted is None:
+        raise ValueError(f"tenant {tenant.id} has no Connect installation")
     return secrets.decrypt(
         tenant.shared_secret_encrypted, context=_secret_context(tenant.client_key)
     )
@@ -94,35 +134,51 @@ async def record_installed(
     payload: LifecyclePayload,
     claims: VerifiedClaims,
 ) -> bool:
-    """Create or replace the installation (a reinstall brings a new shared secret)."""
+    """Create or replace the installation (a reinstall brings a new shared secret). A site
+    first seen through the Forge door gets its Connect installation on the same tenant."""
     if payload.shared_secret is None:
         raise AppError(
             "The installed callback carries no sharedSecret.", code="missing_shared_secret"
         )
-    applied = await repository.upsert_installed(
-        session,
-        {
-            "client_key": payload.client_key,
-            "shared_secret_encrypted": secrets.encrypt(
-                payload.shared_secret, context=_secret_context(payload.client_key)
-            ),
-            "base_url": str(payload.base_url).rstrip("/"),
-            "display_url": str(payload.display_url).rstrip("/") if payload.display_url else None,
-            "product_type": payload.product_type,
-            "description": payload.description,
-            "oauth_client_id": payload.oauth_client_id,
-            "service_entitlement_number": payload.service_entitlement_number,
-        },
-        claims.issued_at,
-    )
+    base_url = str(payload.base_url).rstrip("/")
+    values: dict[str, object] = {
+        "client_key": payload.client_key,
+        "shared_secret_encrypted": secrets.encrypt(
+            payload.shared_secret, context=_secret_context(payload.client_key)
+        ),
+        "base_url": base_url,
+        "display_url": str(payload.display_url).rstrip("/") if payload.display_url else None,
+        "product_type": payload.product_type,
+        "description": payload.description,
+        "oauth_client_id": payload.oauth_client_id,
+        "service_entitlement_number": payload.service_entitlement_number,
+    }
+    if payload.installation_id is not None:
+        values["linked_forge_installation_id"] = payload.installation_id
+    applied = False
+    if await repository.get_by_client_key(session, payload.client_key) is None:
+        site = await forge_repository.site_without_connect(
+            session, installation_id=payload.installation_id, base_url=base_url
+        )
+        if site is not None:
+            applied = await repository.attach_connect(session, site, values, claims.issued_at)
+    if not applied:
+        applied = await repository.upsert_installed(session, values, claims.issued_at)
+    if applied and payload.installation_id is not None:
+        tenant = await repository.get_by_client_key(session, payload.client_key)
+        assert tenant is not None
+        await forge_repository.adopt_installation(session, payload.installation_id, tenant.id)
     logger.info("installed client_key=%s applied=%s", payload.client_key, applied)
     return applied
 
 
 async def record_uninstalled(
-    session: AsyncSession, client_key: str, claims: VerifiedClaims
+    session: AsyncSession, client_key: str, claims: VerifiedClaims, at: datetime | None = None
 ) -> bool:
-    applied = await repository.mark_uninstalled(session, client_key, claims.issued_at, utc_now())
+    """`at`: the runtime's clock (the retention of the site's data counts from it)."""
+    applied = await repository.mark_uninstalled(
+        session, client_key, claims.issued_at, at or utc_now()
+    )
     logger.info("uninstalled client_key=%s applied=%s", client_key, applied)
     return applied
 
@@ -159,12 +215,13 @@ async def authenticate(
         credentials.shared_secret,
         expected_qsh=expected_qsh,
         accept_context_qsh=accept_context_qsh,
+        now=runtime.clock(),
     )
     tenant = credentials.tenant
-    if require_active and not tenant.active:
+    if require_active and not tenant.connect_active:
         state = "uninstalled" if not tenant.installed else "disabled"
         raise InactiveInstallationError(f"The app is {state} on this Jira site.")
-    return ConnectContext(tenant=tenant, account_id=claims.subject, claims=claims)
+    return ConnectContext(tenant=tenant, account_id=claims.subject, door="connect", claims=claims)
 
 
 async def _credentials(runtime: Runtime, client_key: str) -> _Credentials | None:
@@ -177,14 +234,7 @@ async def _credentials(runtime: Runtime, client_key: str) -> _Credentials | None
     if tenant is None:
         return None
     credentials = _Credentials(
-        tenant=TenantRef(
-            id=tenant.id,
-            client_key=tenant.client_key,
-            base_url=tenant.base_url,
-            installed=tenant.installed,
-            enabled=tenant.enabled,
-        ),
-        shared_secret=shared_secret(runtime.secrets, tenant),
+        tenant=tenant_ref(tenant), shared_secret=shared_secret(runtime.secrets, tenant)
     )
     cache.put(client_key, credentials)
     return credentials

@@ -1,7 +1,9 @@
-"""Group commit for Jira's worklog webhooks.
+"""Group commit for Jira's worklog webhooks and Forge's worklog events.
 
-Each webhook is authenticated and validated on its own, then handed to the writer and its
-request waits until the transaction holding it has committed: a 2xx still means durable.
+Each webhook or event is authenticated and validated on its own, then handed to the writer
+and its request waits until the transaction holding it has committed: a 2xx still means
+durable. (A Forge created/updated event is stored as a worklog to read from Jira, the rest
+as for Connect; both doors' events share the writer, and its batches.)
 The writer takes everything that arrived while the previous transaction was committing and
 writes it in one transaction, so under load there is one commit per batch, not per event.
 No timers: a lone webhook is written at once. Rows are written in key order (see the
@@ -30,8 +32,16 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.db import WriterLock, transaction
+from app.observability.metrics import WEBHOOK_LAG
+from app.timeutil import utc_now
 from app.worklogs import repository
-from app.worklogs.service import WorklogEvent, apply_events, worklogs_by_tenant
+from app.worklogs.service import (
+    DELETIONS,
+    WorklogEvent,
+    apply_events,
+    refreshes_by_tenant,
+    worklogs_by_tenant,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -90,12 +100,16 @@ class WebhookIngestor:
                     if not done.done():
                         done.set_exception(exc)
             else:
-                for _, _, done in batch:
+                committed = utc_now()
+                for _, event, done in batch:
+                    WEBHOOK_LAG.labels(event.name).observe(
+                        max(0.0, (committed - event.at).total_seconds())
+                    )
                     if not done.done():
                         done.set_result(None)
 
     async def _write(self, events: list[tuple[int, WorklogEvent]]) -> None:
-        if self._engine is not None and all(e.name != "worklog_deleted" for _, e in events):
+        if self._engine is not None and all(e.name not in DELETIONS for _, e in events):
             await self._write_autocommit(self._engine, events)
             return
         async with self._writer_lock.hold(), transaction(self._sessions) as session:
@@ -106,9 +120,12 @@ class WebhookIngestor:
     ) -> None:
         connection = self._idle.pop() if self._idle else await _autocommit_connection(engine)
         try:
+            # Each its own committed statement: both are idempotent, so a retry of the batch
+            # after the second failed rewrites the first harmlessly.
             self._issues_added += await repository.upsert_tenants_worklogs(
                 connection, worklogs_by_tenant(events)
             )
+            await repository.request_refreshes(connection, refreshes_by_tenant(events), utc_now())
         except BaseException:
             # Broken or not, this connection is not reused: the retry gets a fresh one.
             await _discard(connection)

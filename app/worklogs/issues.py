@@ -17,6 +17,7 @@ from app.tenants.jira import jira_for_tenant
 from app.timeutil import utc_now
 from app.worklogs import repository
 from app.worklogs.jira_format import jira_id
+from connect.jira import JiraAuthenticationError
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,12 @@ async def resolve_issues(runtime: Runtime, tenant_id: int) -> int:
             )
         if not ids:
             return resolved
-        rows = issue_rows(await jira.issues_by_ids(ids))
+        try:
+            rows = issue_rows(await jira.issues_by_ids(ids))
+        except JiraAuthenticationError as exc:
+            # Uninstalled meanwhile, or a Forge token that lapsed: they stay to look up.
+            logger.info("issue lookup stopped tenant=%s: %s", tenant_id, exc.message)
+            return resolved
         found = {row["id"] for row in rows}
         async with transaction(runtime.sessions) as session:
             await repository.save_issues(session, tenant_id, rows)

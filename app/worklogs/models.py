@@ -114,3 +114,19 @@ class WorklogSync(Base):
     # taken over after a while instead of blocking the tenant for ever.
     heartbeat_at: Mapped[datetime | None]
     last_success_at: Mapped[datetime | None]
+
+
+class WorklogRefresh(Base):
+    """A worklog Jira said was created or updated, to be read from Jira and mirrored: a
+    Forge worklog event names the worklog but is not a copy to store as is (its people carry
+    no names). One row per worklog however many events name it; `version` grows with each,
+    so a read of Jira that began before the latest event does not clear it."""
+
+    __tablename__ = "worklog_refreshes"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    worklog_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=1)
+    requested_at: Mapped[datetime]

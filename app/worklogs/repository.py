@@ -12,13 +12,13 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import and_, delete, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db import dialect_insert as _insert
 from app.timeutil import utc_now
 from app.worklogs.jira_format import WorklogFacts
-from app.worklogs.models import JiraIssue, Worklog, WorklogSync
+from app.worklogs.models import JiraIssue, Worklog, WorklogRefresh, WorklogSync
 
 T = TypeVar("T")
 
@@ -252,6 +252,99 @@ async def tombstone_worklog_ids(
     return count
 
 
+async def tombstone_issue_worklogs(
+    session: AsyncSession, tenant_id: int, issue_id: int, deleted_at: datetime
+) -> int:
+    """Every worklog of a deleted issue (an invoiced one stays, flagged deleted: drift)."""
+    result = await session.execute(
+        update(Worklog)
+        .where(
+            Worklog.tenant_id == tenant_id,
+            Worklog.issue_id == issue_id,
+            Worklog.deleted_in_jira_at.is_(None),
+        )
+        .values(deleted_in_jira_at=deleted_at, mirrored_at=utc_now())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- worklogs to read from Jira (Forge events) -----------------------------------------------
+
+_PG_REFRESH = text(
+    """
+INSERT INTO worklog_refreshes (tenant_id, worklog_id, version, requested_at)
+SELECT u.tenant_id, u.worklog_id, 1, CAST(:at AS TIMESTAMPTZ)
+FROM unnest(CAST(:tenant_ids AS INTEGER[]), CAST(:worklog_ids AS BIGINT[]))
+    AS u (tenant_id, worklog_id)
+ON CONFLICT (tenant_id, worklog_id) DO UPDATE SET
+    version = worklog_refreshes.version + 1, requested_at = excluded.requested_at
+"""
+)
+
+
+async def request_refreshes(
+    session: AsyncSession | AsyncConnection, rows: Sequence[tuple[int, int]], at: datetime
+) -> None:
+    """Ask for (tenant, worklog) to be read from Jira; asked again, its version grows.
+    One statement on PostgreSQL, where `session` may be a writer's autocommit connection."""
+    unique = sorted(set(rows))
+    if not unique:
+        return
+    if isinstance(session, AsyncConnection) or session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            _PG_REFRESH,
+            {
+                "at": at,
+                "tenant_ids": [t for t, _ in unique],
+                "worklog_ids": [w for _, w in unique],
+            },
+        )
+        return
+    statement = _insert(session)(WorklogRefresh.__table__)
+    statement = statement.on_conflict_do_update(
+        index_elements=[WorklogRefresh.tenant_id, WorklogRefresh.worklog_id],
+        set_={
+            "version": WorklogRefresh.__table__.c.version + 1,
+            "requested_at": statement.excluded.requested_at,
+        },
+    )
+    await session.execute(
+        statement,
+        [{"tenant_id": t, "worklog_id": w, "version": 1, "requested_at": at} for t, w in unique],
+    )
+
+
+async def pending_refreshes(
+    session: AsyncSession, tenant_id: int, limit: int
+) -> list[tuple[int, int]]:
+    """(worklog id, version) of worklogs waiting to be read from Jira, oldest ids first."""
+    result = await session.execute(
+        select(WorklogRefresh.worklog_id, WorklogRefresh.version)
+        .where(WorklogRefresh.tenant_id == tenant_id)
+        .order_by(WorklogRefresh.worklog_id)
+        .limit(limit)
+    )
+    return [(int(w), int(v)) for w, v in result.all()]
+
+
+async def clear_refreshes(
+    session: AsyncSession, tenant_id: int, done: Sequence[tuple[int, int]]
+) -> None:
+    """Done with these reads; a worklog asked for again since (a newer version) stays."""
+    for chunk in _chunks(list(done)):
+        await session.execute(
+            delete(WorklogRefresh).where(
+                WorklogRefresh.tenant_id == tenant_id,
+                tuple_(WorklogRefresh.worklog_id, WorklogRefresh.version).in_(chunk),
+            )
+        )
+
+
+async def tenants_with_refreshes(session: AsyncSession) -> list[int]:
+    result = await session.execute(select(WorklogRefresh.tenant_id).distinct())
+    return list(result.scalars())
+
+
 async def unresolved_issue_ids(
     session: AsyncSession, tenant_id: int, limit: int, *, missing_before: datetime
 ) -> list[int]:
@@ -379,6 +472,24 @@ async def get_sync(session: AsyncSession, tenant_id: int) -> WorklogSync:
     query = select(WorklogSync).where(WorklogSync.tenant_id == tenant_id)
     result = await session.execute(query.execution_options(populate_existing=True))
     return result.scalar_one()
+
+
+async def get_sync_state(session: AsyncSession, tenant_id: int) -> str | None:
+    """The sync's state, reading only (None before the tenant's first sync)."""
+    result = await session.execute(
+        select(WorklogSync.state).where(WorklogSync.tenant_id == tenant_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def mark_sync_waiting(session: AsyncSession, tenant_id: int) -> None:
+    """Waiting for Jira, unless a run is under way (it says for itself how it ends)."""
+    await get_sync(session, tenant_id)
+    await session.execute(
+        update(WorklogSync)
+        .where(WorklogSync.tenant_id == tenant_id, WorklogSync.state != "running")
+        .values(state="waiting", error=None)
+    )
 
 
 async def claim_sync(

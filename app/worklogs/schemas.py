@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 from pydantic import BaseModel
 
 from app.quantities import hours
+from app.tenants.jira import WAITING_FOR_JIRA
 from app.worklogs.models import WorklogSync
 from app.worklogs.service import WorklogRow
 
@@ -51,12 +52,16 @@ class WorklogOut(BaseModel):
 
 
 class SyncOut(BaseModel):
+    """`state`: idle, running, succeeded, failed, or waiting (for Jira: a site on the Forge
+    door whose access lapsed; `message` says so and that it carries on by itself)."""
+
     state: str
     processed: int
     total: int | None
     started_at: datetime | None
     finished_at: datetime | None
     error: str | None
+    message: str | None = None
 
     @classmethod
     def of(cls, sync: WorklogSync) -> SyncOut:
@@ -67,4 +72,5 @@ class SyncOut(BaseModel):
             started_at=sync.started_at,
             finished_at=sync.finished_at,
             error=sync.error,
+            message=WAITING_FOR_JIRA if sync.state == "waiting" else None,
         )

@@ -10,8 +10,14 @@ page's worklogs have arrived: its round trip overlaps parsing the page and handi
 writer (and, on a page that brings new issues, looking those up).
 
 A first run is the backfill; later runs (on demand, periodic) are the reconciliation that
-catches webhooks Jira never delivered. Jira leaves out the last minute of changes; the
-cursor is Jira's own `until`, so those are picked up by the next run.
+catches webhooks Jira never delivered, Forge events up to 3 minutes late or lost after
+Forge's retries, and the worklogs of deleted issues (in `/worklog/deleted`). Jira leaves
+out the last minute of changes; the cursor is Jira's own `until`, so those are picked up by
+the next run.
+
+A site reached only through Forge whose token has lapsed is *waiting for Jira*: the run
+stops where it got to (every committed page keeps its cursor), the state says `waiting`,
+and the next token Forge brings starts it again (`app.worklogs.jobs`).
 """
 
 from __future__ import annotations
@@ -30,17 +36,18 @@ from app.db import transaction
 from app.errors import Unprocessable
 from app.runtime import Runtime
 from app.tenants import repository as tenants
-from app.tenants.jira import jira_for_tenant
+from app.tenants.jira import jira_access
 from app.timeutil import utc_now
 from app.worklogs import repository
 from app.worklogs.issues import issue_rows
 from app.worklogs.jira_format import WorklogFacts, parse_worklog
-from connect.jira import JiraError, SiteJiraClient, WorklogChangesPage
+from connect.jira import JiraAuthenticationError, JiraError, SiteJiraClient, WorklogChangesPage
 
 logger = logging.getLogger(__name__)
 
 STALE_RUN_AFTER = timedelta(minutes=3)
 CLOCK_SKEW_MARGIN = timedelta(minutes=10)
+WAITING = "waiting"
 
 
 @dataclass(slots=True)
@@ -59,8 +66,11 @@ async def run_worklog_sync(runtime: Runtime, tenant_id: int) -> bool:
     """One backfill/reconciliation run. False when another live run holds the tenant."""
     now = utc_now()
     async with transaction(runtime.sessions) as session:
-        jira = await jira_for_tenant(runtime, session, tenant_id)
+        access = await jira_access(runtime, session, tenant_id)
+        jira = access.client
         if jira is None:
+            if access.waiting:
+                await repository.mark_sync_waiting(session, tenant_id)
             return False
         if not await repository.claim_sync(
             session, tenant_id, now=now, stale_before=now - STALE_RUN_AFTER
@@ -73,6 +83,15 @@ async def run_worklog_sync(runtime: Runtime, tenant_id: int) -> bool:
         )
     try:
         await _pipeline(runtime, tenant_id, jira, *cursors)
+    except JiraAuthenticationError as exc:
+        if access.door != "forge":
+            await _finish(runtime, tenant_id, error=f"Jira answered: {exc.message}")
+            logger.warning("worklog sync failed tenant=%s: %s", tenant_id, exc.message)
+            return True
+        # The token lapsed, or Jira refused it, mid-run: wait for the next one.
+        await _finish(runtime, tenant_id, error=None, waiting=True)
+        logger.info("worklog sync tenant=%s waiting for a Forge token", tenant_id)
+        return True
     except JiraError as exc:
         await _finish(runtime, tenant_id, error=f"Jira answered: {exc.message}")
         logger.warning("worklog sync failed tenant=%s: %s", tenant_id, exc.message)
@@ -140,7 +159,7 @@ async def _batches(
         while (page := await pages.next()) is not None:
             raw = await jira.worklogs_by_ids(page.worklog_ids) if page.values else []
             await pages.read_ahead()  # the next page's round trip overlaps the work on this one
-            worklogs = _parse_all(raw)
+            worklogs = parse_all(raw)
             del raw
             issues = await _unseen_issues(runtime, tenant_id, jira, worklogs, looked_up, missing)
             existing = {w.issue_id for w in worklogs} - missing
@@ -183,7 +202,7 @@ class _ReadAhead:
         return await anext(self._pages, None)
 
 
-def _parse_all(raw: list[dict[str, Any]]) -> list[WorklogFacts]:
+def parse_all(raw: list[dict[str, Any]]) -> list[WorklogFacts]:
     parsed = []
     for item in raw:
         try:
@@ -237,14 +256,25 @@ async def _commit(runtime: Runtime, tenant_id: int, batch: _Batch) -> None:
         sync.heartbeat_at = utc_now()
 
 
-async def _finish(runtime: Runtime, tenant_id: int, *, error: str | None) -> None:
+async def _finish(
+    runtime: Runtime, tenant_id: int, *, error: str | None, waiting: bool = False
+) -> None:
     async with transaction(runtime.sessions) as session:
         sync = await repository.get_sync(session, tenant_id)
         now = utc_now()
+        sync.heartbeat_at = None
+        if waiting:
+            sync.state, sync.error = WAITING, None
+            return
         sync.state = "failed" if error else "succeeded"
         sync.error = error
         sync.finished_at = now
-        sync.heartbeat_at = None
         if error is None:
             sync.total = sync.processed
             sync.last_success_at = now
+
+
+async def mark_waiting(runtime: Runtime, tenant_id: int) -> None:
+    """Other work for the tenant found no way to Jira: the sync status says so too."""
+    async with runtime.writer_lock.hold(), transaction(runtime.sessions) as session:
+        await repository.mark_sync_waiting(session, tenant_id)

@@ -229,6 +229,32 @@ async def change_user(
     return _user_json(user)
 
 
+class RenameIn(BaseModel):
+    display_name: str = Field(min_length=1)
+
+
+@router.post("/sites/{name}/users/{account_id}/close")
+async def close_account(name: str, account_id: str, request: Request) -> dict[str, Any]:
+    """The person closes their Atlassian account (the privacy API then says `closed`)."""
+    return _user_json(_site(request, name).close_account(account_id))
+
+
+@router.post("/sites/{name}/users/{account_id}/rename")
+async def rename_user(
+    name: str, account_id: str, body: RenameIn, request: Request
+) -> dict[str, Any]:
+    """The person changes their profile (the privacy API then says `updated`)."""
+    return _user_json(_site(request, name).rename_user(account_id, body.display_name))
+
+
+@router.get("/sites/{name}/personal-data-reports")
+async def personal_data_reports(name: str, request: Request) -> list[dict[str, Any]]:
+    return [
+        {"door": r.door, "account_ids": r.account_ids, "status_code": r.status_code}
+        for r in _site(request, name).privacy.reports
+    ]
+
+
 @router.post("/sites/{name}/projects", status_code=201)
 async def add_project(name: str, body: ProjectIn, request: Request) -> dict[str, Any]:
     return _project_json(_site(request, name).add_project(body.key, body.name, project_id=body.id))

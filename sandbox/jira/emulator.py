@@ -12,6 +12,7 @@ for a base URL with a path (`http://127.0.0.1:9000/sites/acme`), by that path pr
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,11 +23,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sandbox.jira import control, host, rest, webhooks
+from sandbox.jira import control, forge, forge_ui, host, privacy, rest, webhooks
 from sandbox.jira.clock import SandboxClock
 from sandbox.jira.errors import JiraApiError
+from sandbox.jira.forge import ForgeKeyRing, ForgePlatform
 from sandbox.jira.lifecycle import InstallKeyRing, Lifecycle, LifecycleRequest
 from sandbox.jira.models import Installation
 from sandbox.jira.site import Site
@@ -61,8 +63,16 @@ class JiraSandbox:
         token_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         install_keys: InstallKeyRing | None = None,
+        forge_keys: ForgeKeyRing | None = None,
         deliver_webhooks_immediately: bool = False,
+        gateway_url: str = forge.API_GATEWAY,
+        forge_cdn_url: str = forge_ui.CDN_URL,
     ) -> None:
+        # Where Forge apps reach the sites' REST API (`app.apiBaseUrl`) and where Forge hosts
+        # their Custom UI: Atlassian's hosts by default; the demo gives loopback ones, the
+        # CDN on another origin than the sites, as Forge's is.
+        self.gateway_url = gateway_url.rstrip("/")
+        self.forge_cdn_url = forge_cdn_url.rstrip("/")
         self._owns_http = http is None
         self.http = http if http is not None else httpx.AsyncClient(timeout=10.0)
         self.clock = clock if clock is not None else SandboxClock()
@@ -72,6 +82,7 @@ class JiraSandbox:
         self.deliver_webhooks_immediately = deliver_webhooks_immediately
         self.sites: dict[str, Site] = {}
         self.lifecycle = Lifecycle(self)
+        self.forge = ForgePlatform(self, keys=forge_keys)
         self._delivery_locks: dict[str, asyncio.Lock] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self.app: ASGIApp = SiteRouter(_create_api(self), self)
@@ -183,8 +194,9 @@ class JiraSandbox:
         return results
 
     async def aclose(self) -> None:
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+        background = [*self._background, *self.forge.background_tasks]
+        if background:
+            await asyncio.gather(*background, return_exceptions=True)
         if self._owns_http:
             await self.http.aclose()
 
@@ -196,6 +208,7 @@ class SiteRouter:
     def __init__(self, app: ASGIApp, sandbox: JiraSandbox) -> None:
         self._app = app
         self._sandbox = sandbox
+        self._cdn = forge_ui.cdn_app(sandbox)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -204,6 +217,19 @@ class SiteRouter:
                 if name == b"host":
                     host = value.decode("latin-1")
                     break
+            scheme = scope.get("scheme", "https")
+            if _same_origin(host, scheme, self._sandbox.forge_cdn_url):
+                await self._cdn(scope, receive, send)
+                return
+            gateway = self._gateway(host, scope["path"], scheme)
+            if gateway is not None:
+                gateway_site, prefix = gateway
+                scope = dict(scope)
+                scope[rest.SITE_SCOPE_KEY] = gateway_site
+                scope[rest.GATEWAY_SCOPE_KEY] = True
+                scope["root_path"] = scope.get("root_path", "") + prefix
+                await self._app(scope, receive, send)
+                return
             site = self._sandbox.site_for(host, scope["path"], scope.get("scheme", "http"))
             if site is not None:
                 scope = dict(scope)
@@ -211,13 +237,58 @@ class SiteRouter:
                 scope["root_path"] = scope.get("root_path", "") + site.context_path
         await self._app(scope, receive, send)
 
+    def _gateway(self, host: str, path: str, scheme: str) -> tuple[Site, str] | None:
+        """`api.atlassian.com/ex/jira/{cloudId}/…`: the site of that cloudId, and the prefix."""
+        if not _same_origin(host, scheme, self._sandbox.gateway_url):
+            return None
+        if not path.startswith(forge.GATEWAY_JIRA_PREFIX):
+            return None
+        cloud_id = path[len(forge.GATEWAY_JIRA_PREFIX) :].split("/", 1)[0]
+        site = self._sandbox.forge.site_by_cloud_id(cloud_id)
+        if site is None:
+            return None
+        return site, forge.GATEWAY_JIRA_PREFIX + cloud_id
+
+
+def _same_origin(host: str, scheme: str, url: str) -> bool:
+    """Whether a request's Host is the host of `url` (the scheme is the proxy's business:
+    the emulator is reached over plain HTTP in tests for https URLs)."""
+    parts = urlsplit(url)
+    return _normalise_host(host, scheme) == _normalise_host(parts.netloc, parts.scheme)
+
+
+class AtlassianTraceId:
+    """ASGI middleware: every response carries an `atl-traceid` header, as Jira Cloud's do
+    (the id Atlassian support asks for)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        trace = secrets.token_hex(8)
+
+        async def send_with_trace(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), (b"atl-traceid", trace.encode())]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self._app(scope, receive, send_with_trace)
+
 
 def _create_api(sandbox: JiraSandbox) -> FastAPI:
     api = FastAPI(title="Jira Cloud sandbox", openapi_url=None, docs_url=None, redoc_url=None)
     api.state.sandbox = sandbox
+    api.add_middleware(AtlassianTraceId)
     api.include_router(rest.router)
+    api.include_router(privacy.router)
     api.include_router(control.router)
     api.include_router(host.router)
+    api.include_router(forge.router)
+    api.include_router(forge_ui.router)
 
     @api.exception_handler(JiraApiError)
     async def jira_error(_: Request, error: JiraApiError) -> JSONResponse:

@@ -204,7 +204,7 @@ def _nav(site: Site, app_key: str, modules: list[PageModule], current: str, user
     return "".join(html)
 
 
-def _user_switcher(site: Site, user: User) -> str:
+def user_switcher(site: Site, user: User) -> str:
     options = []
     for person in site.users.values():
         if person.account_type != "atlassian":
@@ -247,7 +247,7 @@ def _render_page(
 <header class="topbar">
   <span class="logo" aria-hidden="true"></span>
   <span class="product">Jira <small>sandbox · {escape(site.name)}</small></span>
-  {_user_switcher(site, user)}
+  {user_switcher(site, user)}
 </header>
 <div class="layout">
   <nav class="sidebar" aria-label="{escape(app_name)}">
@@ -290,7 +290,7 @@ async def all_js() -> Response:
 
 @router.get("/_host/assets/{name}")
 async def host_asset(name: str) -> Response:
-    if name not in ("host.js", "host.css"):
+    if name not in ("host.js", "host.css", "forge-host.js"):
         raise not_found("No such file.")
     return _asset(name)
 
@@ -310,23 +310,13 @@ async def context_token(request: Request) -> JSONResponse:
     return JSONResponse({"token": token}, headers={"Cache-Control": "no-store"})
 
 
-@dataclass(frozen=True, slots=True)
-class UserCall(rest.JiraCall):
-    """A REST call made by a person in the browser (AP.request), not by the app."""
-
-    user_id: str = ""
-
-    @property
-    def app_user_id(self) -> str:
-        return self.user_id
-
-
 async def _user_call(request: Request) -> rest.JiraCall:
+    """A REST call made by a person in the browser (AP.request): it acts as them."""
     site = _site(request)
     site.calls.record(request.method.upper(), "AP.request " + request.url.path)
     user = session_user(site, request.headers.get(SESSION_HEADER))
     app_key = request.headers.get("x-host-app", "")
-    return UserCall(site, _installation(site, app_key), user.account_id)
+    return rest.JiraCall(site, user.account_id, _installation(site, app_key))
 
 
 def _user_rest_api() -> FastAPI:

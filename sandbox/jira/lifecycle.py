@@ -238,6 +238,11 @@ class Lifecycle:
                 "eventType": event,
             }
         )
+        # A Connect app adopted into Forge: Jira names the Forge installation too (ACE
+        # stores it to associate the two, lib/store: `installationId`).
+        forge_installation = self._sandbox.forge.linked_installation_id(site, installation.app_key)
+        if forge_installation is not None:
+            payload["installationId"] = forge_installation
         return payload
 
     def lifecycle_request(

@@ -1,7 +1,9 @@
 """Jira Cloud REST v3, as much of it as Worklog360 uses, with Jira's JSON shapes.
 
 Every route goes through `jira_call`: count the call, apply injected latency and faults,
-then authenticate the app like Jira does. Errors answer `{"errorMessages", "errors"}`.
+then authenticate the app like Jira does: a Connect JWT at the site's own URL, a Forge
+bearer token through Atlassian's API gateway (`https://api.atlassian.com/ex/jira/{cloudId}`,
+the same routes). Errors answer `{"errorMessages", "errors"}`.
 """
 
 from __future__ import annotations
@@ -20,12 +22,18 @@ from sandbox.jira import jql
 from sandbox.jira.auth import authenticate_app
 from sandbox.jira.changes import ChangeFeed
 from sandbox.jira.errors import JiraApiError, not_found
-from sandbox.jira.formats import parse_started, parse_time_spent, started_epoch_ms
+from sandbox.jira.formats import (
+    jira_datetime,
+    parse_started,
+    parse_time_spent,
+    started_epoch_ms,
+)
 from sandbox.jira.models import Installation, Issue, Worklog
 from sandbox.jira.representations import (
     NAVIGABLE_FIELDS,
     issue_json,
     myself_json,
+    project_json,
     requested_fields,
     user_json,
     worklog_json,
@@ -36,6 +44,7 @@ if TYPE_CHECKING:
     from sandbox.jira.emulator import JiraSandbox
 
 SITE_SCOPE_KEY = "sandbox.jira.site"
+GATEWAY_SCOPE_KEY = "sandbox.jira.gateway"
 WORKLOG_LIST_LIMIT = 1000
 ISSUE_WORKLOGS_MAX_RESULTS = 5000
 SEARCH_DEFAULT_MAX_RESULTS = 50
@@ -61,15 +70,21 @@ router = APIRouter(prefix="/rest/api/3")
 
 @dataclass(frozen=True, slots=True)
 class JiraCall:
+    """One authenticated call: the site, and the account it acts as (the app's own user, or
+    through the gateway with a user token, the person). `installation` is the Connect app's,
+    None for a Forge call."""
+
     site: Site
-    installation: Installation
+    account_id: str
+    installation: Installation | None = None
+    through_gateway: bool = False
 
     @property
     def app_user_id(self) -> str:
-        return self.installation.app_user_id
+        return self.account_id
 
 
-def _raw_path(request: Request) -> str:
+def raw_path(request: Request) -> str:
     raw = request.scope.get("raw_path")
     if isinstance(raw, bytes):
         return raw.split(b"?", 1)[0].decode("utf-8", "replace")
@@ -89,15 +104,19 @@ async def jira_call(request: Request) -> JiraCall:
     fault = site.faults.take(method, route)
     if fault is not None:
         raise fault.error(site.now_ms())
+    if request.scope.get(GATEWAY_SCOPE_KEY):
+        site.gateway_calls.record(method, route)
+        account_id = sandbox.forge.gateway_account(site, request.headers.get("authorization"))
+        return JiraCall(site, account_id, through_gateway=True)
     installation = authenticate_app(
         site,
         method,
-        _raw_path(request),
+        raw_path(request),
         request.scope.get("query_string", b"").decode("latin-1"),
         request.headers.get("authorization"),
         sandbox.token_clock(),
     )
-    return JiraCall(site, installation)
+    return JiraCall(site, installation.app_user_id, installation)
 
 
 Call = Annotated[JiraCall, Depends(jira_call)]
@@ -127,6 +146,29 @@ def _int_param(request: Request, name: str, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise JiraApiError(400, f"The value '{value}' is not valid for '{name}'.") from exc
+
+
+# --- the site ------------------------------------------------------------------------------
+
+
+@router.get("/serverInfo")
+async def server_info(call: Call) -> dict[str, Any]:
+    site = call.site
+    now = site.now_ms()
+    return {
+        "baseUrl": site.base_url,
+        "displayUrl": site.display_url,
+        "version": "1001.0.0-SNAPSHOT",
+        "versionNumbers": [1001, 0, 0],
+        "deploymentType": "Cloud",
+        "buildNumber": 100280,
+        "buildDate": jira_datetime(now),
+        "serverTime": jira_datetime(now),
+        "scmInfo": "0c1a8b2e5d4f3a6b7c8d9e0f1a2b3c4d5e6f7a8b",
+        "serverTitle": "Jira",
+        "defaultLocale": {"locale": "en_US"},
+        "serverTimeZone": "Etc/UTC",
+    }
 
 
 # --- who am I ------------------------------------------------------------------------------
@@ -237,6 +279,12 @@ async def get_issue(call: Call, issueIdOrKey: str, request: Request) -> dict[str
     return issue_json(call.site, call.site.issue(issueIdOrKey), chosen)
 
 
+@router.delete("/issue/{issueIdOrKey}", status_code=204)
+async def delete_issue(call: Call, issueIdOrKey: str) -> Response:
+    call.site.delete_issue(issueIdOrKey, by=call.account_id)
+    return Response(status_code=204)
+
+
 def _issue_worklog(site: Site, issue: Issue, worklog_id: str) -> Worklog:
     worklog = site.worklogs.get(worklog_id)
     if worklog is None or worklog.issue_id != issue.id:
@@ -327,6 +375,73 @@ async def delete_worklog(call: Call, issueIdOrKey: str, worklogId: str) -> Respo
     worklog = _issue_worklog(call.site, call.site.issue(issueIdOrKey), worklogId)
     call.site.delete_worklog(worklog.id)
     return Response(status_code=204)
+
+
+# --- projects --------------------------------------------------------------------------------
+
+PROJECT_SEARCH_DEFAULT_MAX_RESULTS = 50
+PROJECT_SEARCH_MAX_RESULTS = 100
+PROJECT_SEARCH_MAX_KEYS = 50
+_PROJECT_ORDER = {"key": "key", "name": "name"}
+
+
+def _project_order(value: str | None) -> tuple[str, bool]:
+    text = value or "key"
+    descending = text.startswith("-")
+    field = _PROJECT_ORDER.get(text.lstrip("+-"))
+    if field is None:
+        raise JiraApiError(400, f"The orderBy value '{text}' is not supported.")
+    return field, descending
+
+
+@router.get("/project/search")
+async def search_projects(call: Call, request: Request) -> dict[str, Any]:
+    """`GET /rest/api/3/project/search`: the projects the caller may see, a page at a time.
+    `keys` and `id` (repeated) pick projects (names Jira does not know are left out, not
+    refused), `query` matches part of a key or a name, whatever the case."""
+    site = call.site
+    params = request.query_params
+    start_at = max(0, _int_param(request, "startAt", 0))
+    max_results = min(
+        max(1, _int_param(request, "maxResults", PROJECT_SEARCH_DEFAULT_MAX_RESULTS)),
+        PROJECT_SEARCH_MAX_RESULTS,
+    )
+    field, descending = _project_order(params.get("orderBy"))
+    keys = [k for value in params.getlist("keys") for k in value.split(",") if k]
+    if len(keys) > PROJECT_SEARCH_MAX_KEYS:
+        raise JiraApiError(
+            400, f"Up to {PROJECT_SEARCH_MAX_KEYS} project keys can be provided in 'keys'."
+        )
+    ids = [i for value in params.getlist("id") for i in value.split(",") if i]
+    query = (params.get("query") or "").strip().casefold()
+    projects = list(site.projects.values())
+    if keys:
+        wanted = {k.upper() for k in keys}
+        projects = [p for p in projects if p.key in wanted]
+    if ids:
+        projects = [p for p in projects if p.id in set(ids)]
+    if query:
+        projects = [p for p in projects if query in p.key.casefold() or query in p.name.casefold()]
+    projects.sort(key=lambda p: getattr(p, field).casefold(), reverse=descending)
+    page = projects[start_at : start_at + max_results]
+    end = start_at + len(page)
+    url = f"{site.base_url}/rest/api/3/project/search"
+    body: dict[str, Any] = {
+        "self": f"{url}?startAt={start_at}&maxResults={max_results}",
+        "maxResults": max_results,
+        "startAt": start_at,
+        "total": len(projects),
+        "isLast": end >= len(projects),
+        "values": [project_json(site, p) for p in page],
+    }
+    if end < len(projects):
+        body["nextPage"] = f"{url}?startAt={end}&maxResults={max_results}"
+    return body
+
+
+@router.get("/project/{projectIdOrKey}")
+async def get_project(call: Call, projectIdOrKey: str) -> dict[str, Any]:
+    return project_json(call.site, call.site.project(projectIdOrKey))
 
 
 # --- search ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from sandbox.jira.account_privacy import CLOSED_DISPLAY_NAME, AccountPrivacy
 from sandbox.jira.calls import CallCounter
 from sandbox.jira.changes import ChangeFeed
 from sandbox.jira.errors import JiraApiError, not_found
@@ -24,6 +25,13 @@ if TYPE_CHECKING:
     from sandbox.jira.webhooks import DeliveryResult
 
 WORKLOG_EVENTS = ("worklog_created", "worklog_updated", "worklog_deleted")
+# The same changes as Forge names them (events-reference/jira).
+FORGE_WORKLOG_EVENTS = {
+    "worklog_created": "avi:jira:created:worklog",
+    "worklog_updated": "avi:jira:updated:worklog",
+    "worklog_deleted": "avi:jira:deleted:worklog",
+}
+FORGE_ISSUE_DELETED = "avi:jira:deleted:issue"
 
 
 class Site:
@@ -38,6 +46,8 @@ class Site:
         self.scheme = parts.scheme
         self.host = parts.netloc.lower()
         self.context_path = parts.path.rstrip("/")
+        # Atlassian's id of the site: stable for ever, what Forge's API gateway routes by.
+        self.cloud_id = str(uuid.uuid4())
 
         self.users: dict[str, User] = {}
         self.groups: dict[str, Group] = {}
@@ -51,6 +61,10 @@ class Site:
         self.outbox = WebhookOutbox()
         self.faults = FaultPlan()
         self.calls = CallCounter()
+        # The calls that came through Atlassian's API gateway (Forge), also in `calls`.
+        self.gateway_calls = CallCounter()
+        # What Atlassian's personal data reporting API knows of the accounts (privacy.py).
+        self.privacy = AccountPrivacy()
 
         self._project_by_key: dict[str, str] = {}
         self._issue_by_key: dict[str, str] = {}
@@ -60,6 +74,11 @@ class Site:
 
     def __repr__(self) -> str:
         return f"Site({self.name!r}, {self.base_url!r})"
+
+    @property
+    def api_base_url(self) -> str:
+        """Where a Forge app calls this site's REST API (`app.apiBaseUrl` of its FITs)."""
+        return f"{self._sandbox.gateway_url}/ex/jira/{self.cloud_id}"
 
     def now_ms(self) -> int:
         return self._sandbox.clock.now_ms()
@@ -91,6 +110,24 @@ class Site:
         self.users[account_id] = user
         for group in groups:
             self.add_to_group(account_id, group)
+        return user
+
+    def close_account(self, account_id: str) -> User:
+        """The person closed their Atlassian account: Jira shows "Former user", no email,
+        inactive; the reporting API answers `closed` for it from now on."""
+        user = self.user(account_id)
+        user.display_name = CLOSED_DISPLAY_NAME
+        user.email = None
+        user.active = False
+        self.privacy.closed_at[account_id] = self._sandbox.token_clock()
+        return user
+
+    def rename_user(self, account_id: str, display_name: str) -> User:
+        """The person changed their profile: the reporting API answers `updated` for a report
+        whose `updatedAt` is older."""
+        user = self.user(account_id)
+        user.display_name = display_name
+        self.privacy.profile_updated_at[account_id] = self._sandbox.token_clock()
         return user
 
     def user(self, account_id: str) -> User:
@@ -179,6 +216,27 @@ class Site:
         issue = self.find_issue(id_or_key)
         if issue is None:
             raise not_found("Issue does not exist or you do not have permission to see it.")
+        return issue
+
+    def delete_issue(
+        self, id_or_key: str | Issue, *, by: str | User | None = None, notify: bool = True
+    ) -> Issue:
+        """Delete an issue and, with it, its worklogs. Jira sends no worklog event for those
+        (Forge: "for deletions, cascading events aren't emitted"; Connect has no issue
+        webhook in this app's descriptor); they do go into `/worklog/deleted`, which is how
+        an app that missed the issue's own event finds out. Forge apps get
+        `avi:jira:deleted:issue`."""
+        issue = self.issue(id_or_key)
+        actor = by.account_id if isinstance(by, User) else by
+        snapshot = self._sandbox.forge.issue_payload(self, issue)
+        for worklog_id in list(issue.worklog_ids):
+            self.delete_worklog(worklog_id, notify=False)
+        del self.issues[issue.id]
+        self._issue_by_key.pop(issue.key, None)
+        if notify:
+            self._sandbox.forge.queue_event(
+                self, FORGE_ISSUE_DELETED, {"issue": snapshot}, actor=actor
+            )
         return issue
 
     # --- worklogs ----------------------------------------------------------------------------
@@ -315,6 +373,12 @@ class Site:
     # --- webhooks ----------------------------------------------------------------------------
 
     def _queue_webhooks(self, event: str, worklog: Worklog) -> None:
+        self._sandbox.forge.queue_event(
+            self,
+            FORGE_WORKLOG_EVENTS[event],
+            {"worklog": self._sandbox.forge.worklog_payload(self, worklog)},
+            actor=worklog.update_author_id,
+        )
         queued = False
         for installation in self.installations.values():
             if not installation.active:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from sandbox.quickbooks import batch, cdc, errors, invoices, query
+from sandbox.quickbooks import batch, cdc, errors, invoices, pdf, query
 from sandbox.quickbooks.authority import Grant
 from sandbox.quickbooks.calls import Call
 from sandbox.quickbooks.company import Company, StoredResponse
@@ -76,6 +76,8 @@ async def qbo_call(request: Request, realmId: str) -> AsyncIterator[QboCall]:
     try:
         if company is not None and company.faults.latency_seconds > 0:
             await sandbox.sleep(company.faults.latency_seconds)
+        if company is not None:
+            await company.faults.wait_if_held(method, route)
         fault = company.faults.take(method, route) if company is not None else None
         if fault is not None:
             raise fault.error()
@@ -280,9 +282,8 @@ async def invoice_pdf(call: Qbo, invoiceId: str) -> Response:
     entity = call.company.get("Invoice", invoiceId)
     if entity is None:
         raise errors.object_not_found("Invoice", invoiceId)
-    text = f"Invoice {entity['DocNumber']} total {entity['TotalAmt']}"
-    pdf = (
-        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-        b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n% " + text.encode() + b"\n%%EOF\n"
-    )
-    return Response(pdf, media_type="application/pdf")
+    ref = (entity.get("CustomerRef") or {}).get("value")
+    customer = call.company.get("Customer", ref) if ref else None
+    name = customer["DisplayName"] if customer else ""
+    document = pdf.render(pdf.invoice_text(call.company.name, name, entity))
+    return Response(document, media_type="application/pdf")

@@ -104,17 +104,33 @@ class Company:
             )
         if not self.us:
             for code_id, name, rate in NON_US_TAX_CODES:
-                self.entities["TaxCode"][code_id] = {
-                    "Id": code_id,
-                    "Name": name,
-                    "Description": name,
-                    "Active": True,
-                    "Taxable": rate > 0,
-                    "RateValue": rate,
-                    "SyncToken": "0",
-                    "domain": "QBO",
-                    "sparse": False,
-                }
+                self.add_tax_code(name, rate, code_id=code_id)
+
+    def add_tax_code(
+        self, name: str, rate: Decimal, *, code_id: str | None = None, active: bool = True
+    ) -> dict[str, Any]:
+        """A sales tax (VAT/GST) code as QBO lists it. The API cannot create TaxCodes (it
+        takes Intuit's TaxService), so this is the QuickBooks user's doing. Its rate is
+        kept privately: QBO puts it on TaxRate entities, which this emulator leaves out."""
+        code_id = code_id or self.new_id()
+        now = self.now()
+        entity: dict[str, Any] = {
+            "Id": code_id,
+            "Name": name,
+            "Description": name,
+            "Active": active,
+            "Hidden": False,
+            "Taxable": rate > 0,
+            "TaxGroup": False,
+            "SyncToken": "0",
+            "domain": "QBO",
+            "sparse": False,
+            "MetaData": {"CreateTime": qbo_time(now), "LastUpdatedTime": qbo_time(now)},
+            "_rate": rate,
+            "_updated": now,
+        }
+        self.entities["TaxCode"][code_id] = entity
+        return entity
 
     # --- storage -----------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from sandbox.quickbooks.authority import OAuthClient
 from sandbox.quickbooks.company import Company
 from sandbox.quickbooks.entities import public
 from sandbox.quickbooks.formats import QboJSONResponse
+from sandbox.quickbooks.oauth import TOKEN_PATH
 from sandbox.quickbooks.webhooks import DeliveryResult
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ class ItemIn(BaseModel):
 class AmountIn(BaseModel):
     amount: Decimal | None = None
     description: str = "Extra"
+    reference: str | None = None
 
 
 class SendIn(BaseModel):
@@ -120,6 +122,11 @@ class FaultIn(BaseModel):
 
 class LatencyIn(BaseModel):
     seconds: float
+
+
+class HoldIn(BaseModel):
+    method: str | None = None
+    route: str | None = None
 
 
 class LimitsIn(BaseModel):
@@ -319,7 +326,9 @@ async def pay_invoice(
     realm_id: str, invoice_id: str, body: AmountIn, request: Request
 ) -> QboJSONResponse:
     company = _invoice(request, realm_id, invoice_id)
-    payment = _sandbox(request).pay_invoice(realm_id, invoice_id, body.amount)
+    payment = _sandbox(request).pay_invoice(
+        realm_id, invoice_id, body.amount, reference=body.reference
+    )
     return QboJSONResponse({"Payment": public(company, "Payment", payment)})
 
 
@@ -380,6 +389,44 @@ async def set_latency(realm_id: str, body: LatencyIn, request: Request) -> dict[
     company = _company(request, realm_id)
     company.faults.latency_seconds = body.seconds
     return {"seconds": body.seconds}
+
+
+@router.post("/companies/{realm_id}/holds", status_code=201)
+async def hold_calls(realm_id: str, body: HoldIn, request: Request) -> dict[str, Any]:
+    """Matching API calls wait, unanswered, until `DELETE …/holds` releases them."""
+    company = _company(request, realm_id)
+    company.faults.hold(method=body.method, route=body.route)
+    return {"holds": len(company.faults.holds), "waiting": company.faults.waiting}
+
+
+@router.get("/companies/{realm_id}/holds")
+async def read_holds(realm_id: str, request: Request) -> dict[str, Any]:
+    company = _company(request, realm_id)
+    return {"holds": len(company.faults.holds), "waiting": company.faults.waiting}
+
+
+@router.delete("/companies/{realm_id}/holds")
+async def release_calls(realm_id: str, request: Request) -> dict[str, Any]:
+    return {"released": _company(request, realm_id).faults.release()}
+
+
+@router.post("/oauth/holds", status_code=201)
+async def hold_token_calls(request: Request) -> dict[str, Any]:
+    """Calls to the token endpoint wait, unanswered, until `DELETE /_sandbox/oauth/holds`."""
+    faults = _sandbox(request).oauth_faults
+    faults.hold(method="POST", route=TOKEN_PATH)
+    return {"holds": len(faults.holds), "waiting": faults.waiting}
+
+
+@router.get("/oauth/holds")
+async def read_token_holds(request: Request) -> dict[str, Any]:
+    faults = _sandbox(request).oauth_faults
+    return {"holds": len(faults.holds), "waiting": faults.waiting}
+
+
+@router.delete("/oauth/holds")
+async def release_token_calls(request: Request) -> dict[str, Any]:
+    return {"released": _sandbox(request).oauth_faults.release()}
 
 
 @router.put("/companies/{realm_id}/limits")

@@ -46,6 +46,7 @@ from sandbox.quickbooks.errors import (
     Throttled,
     malformed_request,
 )
+from sandbox.quickbooks.faults import FaultPlan
 from sandbox.quickbooks.formats import QboJSONResponse, money, response_time
 from sandbox.quickbooks.webhooks import DeliveryResult, WebhookEvent, WebhookOutbox, send
 
@@ -69,6 +70,8 @@ class QuickBooksSandbox:
         self.authority = Authority(self.clock)
         self.companies: dict[str, Company] = {}
         self.calls = CallLog()
+        # Holds on Intuit's OAuth endpoints (a token refresh that takes as long as a test needs).
+        self.oauth_faults = FaultPlan()
         self.outbox = WebhookOutbox()
         self._realm_numbers = itertools.count(1)
         self._client_numbers = itertools.count(1)
@@ -168,6 +171,21 @@ class QuickBooksSandbox:
             company, {"Name": name, "Type": item_type, "IncomeAccountRef": {"value": account["Id"]}}
         )
 
+    def set_item_active(self, realm_id: str, item_id: str, active: bool) -> dict[str, Any]:
+        """The user makes a product or service inactive (QBO's way of deleting one)."""
+        company = self.company(realm_id)
+        item = company.entities["Item"][item_id]
+        return items.update(
+            company,
+            {"Id": item_id, "SyncToken": item["SyncToken"], "sparse": True, "Active": active},
+        )
+
+    def add_tax_code(
+        self, realm_id: str, name: str, rate: Decimal | str = "0", *, active: bool = True
+    ) -> dict[str, Any]:
+        company = self.company(realm_id)
+        return public(company, "TaxCode", company.add_tax_code(name, Decimal(rate), active=active))
+
     def services_item(self, realm_id: str) -> dict[str, Any]:
         return next(
             i for i in self.company(realm_id).entities["Item"].values() if i["Name"] == "Services"
@@ -181,23 +199,27 @@ class QuickBooksSandbox:
         return invoices.create(self.company(realm_id), body)
 
     def pay_invoice(
-        self, realm_id: str, invoice_id: str, amount: Decimal | str | None = None
+        self,
+        realm_id: str,
+        invoice_id: str,
+        amount: Decimal | str | None = None,
+        *,
+        reference: str | None = None,
     ) -> dict[str, Any]:
-        """The user records a payment of `amount` (default: the whole balance)."""
+        """The user records a payment of `amount` (default: the whole balance), with the
+        reference they type in QuickBooks' "Reference no." (PaymentRefNum), if any."""
         company = self.company(realm_id)
         invoice = company.entities["Invoice"][invoice_id]
         paid = money(Decimal(amount)) if amount is not None else invoice["Balance"]
-        return payments.create(
-            company,
-            {
-                "CustomerRef": invoice["CustomerRef"],
-                "TotalAmt": paid,
-                "CurrencyRef": invoice["CurrencyRef"],
-                "Line": [
-                    {"Amount": paid, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}
-                ],
-            },
-        )
+        body: dict[str, Any] = {
+            "CustomerRef": invoice["CustomerRef"],
+            "TotalAmt": paid,
+            "CurrencyRef": invoice["CurrencyRef"],
+            "Line": [{"Amount": paid, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}],
+        }
+        if reference is not None:
+            body["PaymentRefNum"] = reference
+        return payments.create(company, body)
 
     def send_invoice(self, realm_id: str, invoice_id: str, to: str | None = None) -> dict[str, Any]:
         return invoices.send(self.company(realm_id), invoice_id, to)

@@ -1,11 +1,13 @@
-"""Faults a realm can inject into its API: latency on every call, and the next N calls
+"""Faults a realm can inject into its API: latency on every call, the next N calls
 answering 429 (QBO's XML throttle fault), 500 or 503 (a SystemFault), optionally only for
-one method and/or route template."""
+one method and/or route template, and holds: matching calls wait, unanswered, until the
+test releases them (a slow QuickBooks, for as long as the test needs, without sleeps)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sandbox.quickbooks.errors import QboFault, Throttled, system_fault
 
@@ -31,10 +33,53 @@ class Fault:
         return fault
 
 
+@dataclass(slots=True)
+class Hold:
+    method: str | None = None
+    route: str | None = None
+    waiting: int = 0  # calls held now
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # a call is held
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def applies_to(self, method: str, route: str) -> bool:
+        return (self.method is None or self.method == method) and (
+            self.route is None or self.route == route
+        )
+
+
 class FaultPlan:
     def __init__(self) -> None:
         self.latency_seconds = 0.0
         self._queued: deque[Fault] = deque()
+        self.holds: list[Hold] = []
+
+    def hold(self, *, method: str | None = None, route: str | None = None) -> Hold:
+        """From now on, matching calls wait until `release()`."""
+        held = Hold(method.upper() if method else None, route)
+        self.holds.append(held)
+        return held
+
+    def release(self) -> int:
+        """Let every held call go on, and hold no more; returns how many were waiting."""
+        waiting = sum(h.waiting for h in self.holds)
+        for held in self.holds:
+            held.released.set()
+        self.holds = []
+        return waiting
+
+    async def wait_if_held(self, method: str, route: str) -> None:
+        for held in list(self.holds):
+            if held.applies_to(method, route):
+                held.waiting += 1
+                held.arrived.set()
+                try:
+                    await held.released.wait()
+                finally:
+                    held.waiting -= 1
+
+    @property
+    def waiting(self) -> int:
+        return sum(h.waiting for h in self.holds)
 
     def fail_next(
         self,
@@ -67,3 +112,4 @@ class FaultPlan:
     def clear(self) -> None:
         self._queued.clear()
         self.latency_seconds = 0.0
+        self.release()

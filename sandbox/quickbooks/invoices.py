@@ -18,6 +18,8 @@ from sandbox.quickbooks.formats import money, parse_date, qbo_date, qbo_time, to
 
 DOC_NUMBER_MAX = 21
 PRIVATE_NOTE_MAX = 4000
+# The message to the customer printed on the invoice (MemoRef: {"value": …}).
+CUSTOMER_MEMO_MAX = 1000
 US_TAX_CODES = ("TAX", "NON")
 WRITABLE = frozenset(
     {
@@ -159,7 +161,7 @@ def _tax(company: Company, taxable: dict[str, Decimal]) -> Decimal:
         return Decimal(0)
     total = Decimal(0)
     for code_id, base in taxable.items():
-        rate: Decimal = company.entities["TaxCode"][code_id]["RateValue"]
+        rate: Decimal = company.entities["TaxCode"][code_id]["_rate"]
         total += money(base * rate / 100)
     return total
 
@@ -204,6 +206,17 @@ def _currency(company: Company, invoice: dict[str, Any], customer: dict[str, Any
     return code
 
 
+def _customer_memo(raw: object) -> str | None:
+    if raw is None:
+        return None
+    value = raw.get("value") if isinstance(raw, dict) else None
+    if not isinstance(value, str):
+        raise errors.malformed_request("CustomerMemo must be an object with a string value")
+    if len(value) > CUSTOMER_MEMO_MAX:
+        raise errors.string_length("CustomerMemo", CUSTOMER_MEMO_MAX, len(value))
+    return value
+
+
 def paid_amount(company: Company, invoice: dict[str, Any]) -> Decimal:
     paid = Decimal(0)
     for link in invoice.get("LinkedTxn", []):
@@ -230,6 +243,7 @@ def _build(
     note = invoice.get("PrivateNote")
     if isinstance(note, str) and len(note) > PRIVATE_NOTE_MAX:
         raise errors.string_length("PrivateNote", PRIVATE_NOTE_MAX, len(note))
+    memo = _customer_memo(invoice.get("CustomerMemo"))
     today = parse_date(qbo_date(company.now()))
     assert today is not None
     txn_date = parse_date(invoice.get("TxnDate")) if invoice.get("TxnDate") else today
@@ -257,7 +271,9 @@ def _build(
         raise errors.business_validation(
             "Email Address is required when EmailStatus is NeedToSend.", "BillEmail"
         )
-    result = {k: v for k, v in invoice.items() if k in WRITABLE}
+    result = {k: v for k, v in invoice.items() if k in WRITABLE and k != "CustomerMemo"}
+    if memo is not None:
+        result["CustomerMemo"] = {"value": memo}
     result.update(
         {
             "CustomerRef": {"value": customer["Id"], "name": customer["DisplayName"]},

@@ -50,6 +50,7 @@ async def authorize(request: Request) -> Response:
 @router.post(TOKEN_PATH)
 async def token(request: Request) -> Response:
     _record(request, TOKEN_PATH)
+    await _sandbox(request).oauth_faults.wait_if_held("POST", TOKEN_PATH)
     form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
     body = _sandbox(request).authority.token(request.headers.get("authorization"), form)
     return JSONResponse(body, headers=NO_STORE)

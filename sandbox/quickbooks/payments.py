@@ -12,6 +12,9 @@ from sandbox.quickbooks.company import Company, currency_ref
 from sandbox.quickbooks.entities import existing, ref_value, require_object
 from sandbox.quickbooks.formats import money, parse_date, qbo_date, to_decimal
 
+# "Reference no." on a payment, e.g. the cheque number.
+PAYMENT_REF_NUM_MAX = 21
+
 
 def _apply_lines(
     company: Company, customer_id: str, raw: object
@@ -99,6 +102,9 @@ def create(company: Company, body: object) -> dict[str, Any]:
             for invoice, amount in applied
         ],
     }
+    reference = data.get("PaymentRefNum")
+    if isinstance(reference, str) and len(reference) > PAYMENT_REF_NUM_MAX:
+        raise errors.string_length("PaymentRefNum", PAYMENT_REF_NUM_MAX, len(reference))
     for key in ("PaymentRefNum", "PrivateNote", "PaymentMethodRef"):
         if key in data:
             payment[key] = data[key]

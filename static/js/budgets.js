@@ -5,7 +5,7 @@
   var api = W360.api, ui = W360.ui, fmt = W360.fmt, h = ui.h;
   var $ = function (id) { return document.getElementById(id); };
   var pageStatus = $("page-status");
-  var state = { budgets: [], clients: {}, people: [], current: null, editing: null };
+  var state = { budgets: [], clients: {}, people: [], current: null, editing: null, projects: null };
   var KINDS = { time_and_materials: "Time and materials", retainer: "Retainer" };
   var rateChanges = W360.rateChanges.create($("rate-changes"), { id: "budget-rate-changes", describedBy: "rate-changes-help" });
 
@@ -15,15 +15,49 @@
     return fmt.day(budget.starts_on) + " – " + (budget.ends_on ? fmt.day(budget.ends_on) : "open");
   }
 
-  function capUse(budget) {
+  function progress(used, label) {
+    var percent = Math.round(used * 100);
+    return h("div", { class: "progress" + (used > 1 ? " over" : ""), role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
+      "aria-valuenow": String(Math.min(percent, 100)), "aria-label": label },
+      h("span", { style: { width: Math.min(percent, 100) + "%" } }));
+  }
+
+  function hoursCapUse(budget) {
     if (!budget.hours_cap) return h("span", { class: "subtle" }, "No hours cap");
     var used = Number(budget.hours_logged) / Number(budget.hours_cap);
     var percent = Math.round(used * 100);
-    return h("div", null,
-      h("div", { class: "progress" + (used > 1 ? " over" : ""), role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
-        "aria-valuenow": String(Math.min(percent, 100)), "aria-label": percent + "% of " + fmt.hours(budget.hours_cap) + " used" },
-        h("span", { style: "width:" + Math.min(percent, 100) + "%" })),
-      h("span", { class: "cell-sub" }, percent + "% of " + fmt.hours(budget.hours_cap)));
+    var over = Number(budget.hours_logged) - Number(budget.hours_cap);
+    var text = over > 0
+      ? fmt.hours(over.toFixed(2)) + " over the cap of " + fmt.hours(budget.hours_cap)
+      : percent + "% of " + fmt.hours(budget.hours_cap);
+    return h("div", { class: "cap-use" + (over > 0 ? " over" : "") }, progress(used, percent + "% of " + fmt.hours(budget.hours_cap) + " used"),
+      h("span", { class: "cell-sub" }, text));
+  }
+
+  /* Money caps count what finalized invoices billed: the figure finance is held to. Past
+     the cap it says how far, never a negative "left". */
+  function moneyCapUse(budget) {
+    // Hidden from this person: a cap may be there, its figures are not for them.
+    if (fmt.moneyHidden() && budget.amount_cap === null) return h("span", { class: "subtle" }, "Hidden");
+    if (!budget.amount_cap) return h("span", { class: "subtle" }, "No money cap");
+    var currency = clientOf(budget).currency;
+    var cap = Number(budget.amount_cap), invoiced = Number(budget.amount_invoiced);
+    var used = cap > 0 ? invoiced / cap : (invoiced > 0 ? 2 : 0);
+    var percent = Math.round(used * 100);
+    var over = (fmt.cents(invoiced) - fmt.cents(cap)) / 100;
+    var text = over > 0
+      ? fmt.money(over, currency) + " over the cap of " + fmt.money(cap, currency)
+      : fmt.money(invoiced, currency) + " of " + fmt.money(cap, currency) + " invoiced (" + percent + "%)";
+    return h("div", { class: "cap-use" + (over > 0 ? " over" : "") },
+      progress(used, fmt.money(invoiced, currency) + " of the " + fmt.money(cap, currency) + " cap invoiced"),
+      h("span", { class: "cell-sub" }, text));
+  }
+
+  /* "$580.00 of the cap left to invoice", or "$38,063.00 over the cap": the same words on
+     the list and on a budget's own page. */
+  function capLeft(remaining, currency, format) {
+    var value = Number(remaining);
+    return value < 0 ? format(-value, currency) + " over the cap" : format(value, currency) + " of the cap left";
   }
 
   function renderList() {
@@ -37,7 +71,8 @@
         h("td", { class: "hide-narrow" }, b.project_keys.join(", ")),
         h("td", { class: "hide-narrow" }, period(b)),
         h("td", { class: "numeric" }, fmt.hours(b.hours_logged)),
-        h("td", null, capUse(b))));
+        h("td", null, hoursCapUse(b)),
+        h("td", null, moneyCapUse(b))));
     });
     var empty = ui.clear($("budgets-empty"));
     if (!state.budgets.length) {
@@ -85,9 +120,86 @@
     } else {
       form.starts_on.value = fmt.isoDay(new Date());
     }
+    showCurrency();
     $("budget-editor").hidden = false;
     $("new-budget").setAttribute("aria-expanded", "true");
     form.name.focus();
+    loadProjects(false);
+  }
+
+  /* Budget money is in the client's currency: say which beside every money field. */
+  function formCurrency() {
+    var form = $("budget-form");
+    var client = state.clients[form.client_id.value];
+    return client ? client.currency : "";
+  }
+
+  function showCurrency() {
+    var currency = formCurrency();
+    document.querySelectorAll("#budget-form [data-currency-note]").forEach(function (note) {
+      note.textContent = currency ? " (" + currency + ")" : "";
+    });
+  }
+
+  /* --- the budget's Jira projects: typed, or picked from the site's ---------------------- */
+
+  function typedKeys() {
+    return $("budget-projects").value.split(/[\s,]+/).filter(Boolean).map(function (k) { return k.toUpperCase(); });
+  }
+
+  function setTypedKeys(keys) {
+    $("budget-projects").value = keys.join(", ");
+    $("budget-projects").removeAttribute("aria-invalid");
+  }
+
+  function renderProjectChoices() {
+    var holder = ui.clear($("budget-project-choices"));
+    if (!state.projects) return;
+    var typed = typedKeys();
+    state.projects.forEach(function (project) {
+      var box = h("input", { type: "checkbox", value: project.key, checked: typed.indexOf(project.key) >= 0 });
+      box.addEventListener("change", function () {
+        var keys = typedKeys().filter(function (k) { return k !== project.key; });
+        if (box.checked) keys.push(project.key);
+        setTypedKeys(keys);
+        showUnknownKeys();
+      });
+      holder.appendChild(h("label", { class: "check project-choice" }, box,
+        h("span", null, h("strong", null, project.key), " " + project.name)));
+    });
+    if (!state.projects.length) holder.appendChild(h("p", { class: "subtle" }, "Worklog360 can see no projects on this Jira site."));
+    showUnknownKeys();
+  }
+
+  /* A hint only: Jira has the last word when the budget is saved. */
+  function showUnknownKeys() {
+    var status = $("budget-projects-status");
+    if (!state.projects) return;
+    var known = state.projects.map(function (p) { return p.key; });
+    var unknown = typedKeys().filter(function (k) { return known.indexOf(k) < 0; });
+    if (unknown.length) {
+      ui.message(status, "warning", null, "Not among the site's projects: " + unknown.join(", ") +
+        ". Check the key; saving asks Jira again.");
+    } else if (status.querySelector(".message-warning")) {
+      ui.clear(status);
+    }
+  }
+
+  function loadProjects(refresh) {
+    var status = $("budget-projects-status");
+    if (state.projects && !refresh) { renderProjectChoices(); return Promise.resolve(); }
+    ui.loading(status, "Asking Jira for the site's projects…");
+    return api.get("/api/jira/projects", refresh ? { refresh: "true" } : undefined).then(function (answer) {
+      ui.clear(status);
+      state.projects = answer.items;
+      renderProjectChoices();
+    }).catch(function (error) {
+      ui.clear($("budget-project-choices"));
+      var retry = h("button", { type: "button", class: "btn btn-compact" }, "Try again");
+      retry.addEventListener("click", function () { loadProjects(true); });
+      ui.message(status, "warning", "Jira's projects could not be listed", (error && error.message) ||
+        "Jira did not answer.", h("p", null, "You can still type the project keys; they are checked when you save. ", retry));
+    });
   }
 
   function closeEditor() {
@@ -100,11 +212,13 @@
 
   $("budget-form").addEventListener("submit", function (event) {
     event.preventDefault();
+    // One save at a time: "Save again" or Enter while the first is on its way sends nothing.
+    if ($("budget-save").getAttribute("aria-busy") === "true") return;
     var form = event.target, editing = state.editing;
     var body = {
       name: form.name.value.trim(),
       kind: form.kind.value,
-      project_keys: form.project_keys.value.split(/[\s,]+/).filter(Boolean).map(function (k) { return k.toUpperCase(); }),
+      project_keys: typedKeys(),
       hourly_rate: blankToNull(form.hourly_rate.value),
       hours_cap: blankToNull(form.hours_cap.value),
       amount_cap: blankToNull(form.amount_cap.value),
@@ -117,16 +231,34 @@
       return call.then(function (saved) {
         closeEditor();
         ui.showSuccess(pageStatus, editing ? "Budget saved" : "Budget created", saved.name + (editing ? " was saved." : " was created."));
-        ui.flag("success", editing ? "Budget saved" : "Budget created", saved.name);
         return loadList().then(function () { if (editing) return showDetail(saved.id); });
-      }).catch(function (error) { ui.showError($("budget-form-status"), error, editing ? "The budget was not saved" : "The budget was not created"); });
+      }).catch(function (error) {
+        var status = $("budget-form-status"), title = editing ? "The budget was not saved" : "The budget was not created";
+        if (error.code === "unknown_project") {
+          var box = ui.message(status, "error", title, error.message);
+          box.setAttribute("data-error-code", error.code);
+          form.project_keys.setAttribute("aria-invalid", "true");
+          form.project_keys.focus();
+          return;
+        }
+        if (error.code === "jira_unavailable") {
+          var again = h("button", { type: "button", class: "btn btn-compact" }, "Save again");
+          again.addEventListener("click", function () { again.disabled = true; form.requestSubmit(); });
+          var down = ui.message(status, "error", title, error.message, h("p", null, again));
+          down.setAttribute("data-error-code", error.code);
+          again.focus();
+          return;
+        }
+        ui.showError(status, error, title);
+      });
     });
   });
 
   /* --- detail --------------------------------------------------------------------------------- */
 
-  function stat(label, value, cap) {
-    return h("div", { class: "stat" }, h("dt", null, label), h("dd", null, value, cap ? h("span", { class: "cap" }, cap) : null));
+  function stat(label, value, cap, over) {
+    return h("div", { class: "stat" + (over ? " over" : "") }, h("dt", null, label),
+      h("dd", null, value, cap ? h("span", { class: "cap" }, cap) : null));
   }
 
   function renderStats(budget, burn) {
@@ -134,11 +266,23 @@
     var list = ui.clear($("detail-stats"));
     list.appendChild(stat("Hours logged", fmt.hours(budget.hours_logged), budget.hours_cap ? "of " + fmt.hours(budget.hours_cap) + " cap" : "no hours cap"));
     list.appendChild(stat("Billable hours", fmt.hours(burn.billable_hours), "after rounding"));
-    list.appendChild(stat("Amount", fmt.money(burn.amount, currency), budget.amount_cap ? "of " + fmt.money(budget.amount_cap, currency) + " cap" : "no amount cap"));
-    if (budget.hours_remaining !== null) list.appendChild(stat("Hours remaining", fmt.hours(budget.hours_remaining)));
+    var hidden = fmt.moneyHidden(); // rates and amounts are not shown to this person
+    var amountOver = !hidden && budget.amount_cap && Number(burn.amount) > Number(budget.amount_cap);
+    list.appendChild(stat("Amount", fmt.money(burn.amount, currency), hidden ? "hidden, as its cap" : budget.amount_cap
+      ? (amountOver ? fmt.money((fmt.cents(burn.amount) - fmt.cents(budget.amount_cap)) / 100, currency) + " over the " + fmt.money(budget.amount_cap, currency) + " cap"
+        : "of " + fmt.money(budget.amount_cap, currency) + " cap")
+      : "no amount cap", amountOver));
+    if (budget.hours_remaining !== null) {
+      var hoursOver = Number(budget.hours_remaining) < 0;
+      list.appendChild(stat(hoursOver ? "Hours over the cap" : "Hours remaining",
+        fmt.hours(Math.abs(Number(budget.hours_remaining)).toFixed(2)),
+        hoursOver ? "logged beyond the " + fmt.hours(budget.hours_cap) + " cap" : "of the " + fmt.hours(budget.hours_cap) + " cap", hoursOver));
+    }
     list.appendChild(stat("Hours invoiced", fmt.hours(budget.hours_invoiced), "on finalized invoices"));
+    var invoicedOver = budget.amount_remaining !== null && Number(budget.amount_remaining) < 0;
     list.appendChild(stat("Amount invoiced", fmt.money(budget.amount_invoiced, currency),
-      budget.amount_remaining !== null ? fmt.money(budget.amount_remaining, currency) + " of the cap left to invoice" : "on finalized invoices"));
+      !hidden && budget.amount_remaining !== null ? capLeft(budget.amount_remaining, currency, fmt.money) + (invoicedOver ? "" : " to invoice") : "on finalized invoices",
+      invoicedOver));
     if (Number(burn.unpriced_hours) > 0) {
       ui.message($("detail-status"), "warning", "Some hours have no rate",
         fmt.hours(burn.unpriced_hours) + " cannot be priced. Set a rate on the budget, the client, or the site default in Settings.");
@@ -164,8 +308,13 @@
       ],
       cap: burn.hours_cap ? Number(burn.hours_cap) : null,
       capLabel: "Hours cap",
+      capText: burn.hours_cap ? "Hours cap " + fmt.hours(burn.hours_cap) : null,
       format: function (v) { return Math.round(v) + " h"; },
     }));
+    if (fmt.moneyHidden()) {
+      box.appendChild(h("p", { class: "subtle", id: "burn-money-hidden" }, "Money against the cap: hidden. This site shows rates and amounts to Jira administrators and the billing group only."));
+      return;
+    }
     box.appendChild(W360.charts.lineChart({
       title: "Money against the cap",
       summary: fmt.money(last.amount, burn.currency) + " used by " + fmt.day(last.date) +
@@ -193,7 +342,9 @@
     var remove = h("button", { type: "button", class: "btn btn-subtle btn-compact edit-only" }, "Remove");
     var row = h("tr", { class: "rate-row" },
       h("td", null, personSelect(rate && rate.account_id)),
-      h("td", null, h("input", { type: "number", name: "hourly_rate", min: "0", step: "0.01", required: true, value: rate ? rate.hourly_rate : "", "aria-label": "Hourly rate" })),
+      h("td", null, h("input", { type: "number", name: "hourly_rate", min: "0", step: "0.01", required: true, value: rate ? rate.hourly_rate : "",
+        "aria-label": "Hourly rate" + (state.current && clientOf(state.current).currency ? " in " + clientOf(state.current).currency : ""),
+        placeholder: fmt.moneyHidden() ? "Hidden" : null })),
       h("td", null, h("input", { type: "date", name: "effective_from", required: true, value: rate ? rate.effective_from : (state.current ? state.current.starts_on : ""), "aria-label": "Effective from" })),
       h("td", null, remove));
     remove.setAttribute("aria-label", "Remove this rate");
@@ -232,7 +383,7 @@
       path: "/api/budgets/" + budget.id + "/rate-changes",
       currency: currency,
       subject: budget.name,
-      base: budget.hourly_rate
+      base: fmt.moneyHidden() ? "Rates are hidden: this site shows them to Jira administrators and the billing group only." : budget.hourly_rate
         ? "Before the first change, the budget's hourly rate applies: " + fmt.money(budget.hourly_rate, currency) + " an hour."
         : "Before the first change, the client's rate applies: this budget has no hourly rate of its own.",
       empty: "No rate changes: the budget bills at " + (budget.hourly_rate ? "its hourly rate" : "the client's rate") + " whatever the date.",
@@ -264,6 +415,8 @@
       state.current = budget;
       state.people = answers[3].people;
       $("detail-title").textContent = budget.name;
+      var currency = clientOf(budget).currency;
+      $("rates-rate-header").textContent = "Hourly rate" + (currency ? " (" + currency + ")" : "");
       renderMeta(budget, []);
       renderStats(budget, answers[1]);
       renderBurn(answers[1]);
@@ -310,7 +463,6 @@
           ui.clear(holder);
           return showList().then(function () {
             ui.showSuccess(pageStatus, "Budget deleted", budget.name + " was deleted, with its projects, rate card and rate changes.");
-            ui.flag("success", "Budget deleted", budget.name);
             $("new-budget").focus();
           });
         }).catch(function (error) {
@@ -351,7 +503,6 @@
       return api.put("/api/budgets/" + budget.id + "/rates", rates).then(function (saved) {
         renderRates(saved);
         ui.showSuccess($("rates-status"), "Rate card saved", saved.items.length + " personal rate" + (saved.items.length === 1 ? "" : "s") + " on " + budget.name + ".");
-        ui.flag("success", "Rate card saved", budget.name);
         return api.get("/api/budgets/" + budget.id + "/burn").then(function (burn) { renderStats(budget, burn); renderBurn(burn); });
       }).catch(function (error) { ui.showError($("rates-status"), error, "The rate card was not saved"); });
     });
@@ -365,6 +516,13 @@
   });
   $("new-budget").addEventListener("click", function () { openEditor(null); });
   $("budget-cancel").addEventListener("click", closeEditor);
+  $("budget-client").addEventListener("change", showCurrency);
+  $("budget-projects").addEventListener("input", function () {
+    $("budget-projects").removeAttribute("aria-invalid");
+    var typed = typedKeys();
+    document.querySelectorAll("#budget-project-choices input").forEach(function (box) { box.checked = typed.indexOf(box.value) >= 0; });
+  });
+  $("budget-projects").addEventListener("change", showUnknownKeys);
 
   loadList().then(function () {
     var preset = W360.page.param("budget_id");

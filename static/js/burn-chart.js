@@ -20,9 +20,56 @@
     return 10 * power;
   }
 
+  /* Where the cap's label goes: above or below the cap line, at its right or left end,
+   * wherever no series line runs through it (a budget at or just past its cap has its line
+   * right where the label would sit). Boxes are in the chart's own units; the text's width
+   * is estimated from its length (11px semibold). If every place is crossed, the one the
+   * lines cross least; the label's white halo keeps it readable there. */
+  var LABEL_HEIGHT = 11, CHAR_WIDTH = 6.6, GAP = 5;
+
+  function lineSpan(points, x0, x1) {
+    var low = Infinity, high = -Infinity;
+    function take(v) { low = Math.min(low, v); high = Math.max(high, v); }
+    for (var i = 0; i < points.length; i++) {
+      var p = points[i], q = points[i + 1];
+      if (p[0] >= x0 && p[0] <= x1) take(p[1]);
+      if (!q) continue;
+      [x0, x1].forEach(function (edge) {  // where the segment crosses the box's edges
+        if ((p[0] - edge) * (q[0] - edge) < 0) take(p[1] + (q[1] - p[1]) * (edge - p[0]) / (q[0] - p[0]));
+      });
+    }
+    if (points.length === 1 && points[0][0] <= x1) take(points[0][1]);  // a single day
+    return low === Infinity ? null : [low, high];
+  }
+
+  function capLabelPlace(text, cy, lines) {
+    var width = text.length * CHAR_WIDTH, left = M.left + 4, right = W - M.right;
+    var top = M.top, bottom = H - M.bottom;
+    var places = [
+      { name: "right-above", x: right, anchor: "end", y: cy - GAP },
+      { name: "right-below", x: right, anchor: "end", y: cy + GAP + LABEL_HEIGHT },
+      { name: "left-above", x: left, anchor: "start", y: cy - GAP },
+      { name: "left-below", x: left, anchor: "start", y: cy + GAP + LABEL_HEIGHT },
+    ].filter(function (p) { return p.y - LABEL_HEIGHT >= top - 4 && p.y <= bottom - 2; });
+    var best = null;
+    places.forEach(function (place) {
+      var x0 = place.anchor === "end" ? place.x - width : place.x, x1 = x0 + width;
+      var y0 = place.y - LABEL_HEIGHT - 2, y1 = place.y + 3;
+      var crossed = 0;
+      lines.forEach(function (points) {
+        var span = lineSpan(points, x0, x1);
+        // A line is 2 units thick: a flat one through the box crosses it too.
+        if (span) crossed += Math.max(0, Math.min(span[1] + 1.5, y1) - Math.max(span[0] - 1.5, y0));
+      });
+      if (!best || crossed < best.crossed) best = Object.assign({ crossed: crossed }, place);
+    });
+    return best || { name: "right-above", x: right, anchor: "end", y: cy - GAP };
+  }
+
   /*
    * options: {title, dates: [iso], series: [{label, values: [number], secondary}],
-   *           cap: number|null, capLabel, format: number -> string, summary}
+   *           cap: number|null, capLabel, capText (the label in full; else capLabel and
+   *           the cap formatted as the ticks are), format: number -> string, summary}
    */
   function lineChart(options) {
     var dates = options.dates, n = dates.length;
@@ -63,8 +110,13 @@
     if (options.cap) {
       var cy = y(options.cap);
       root.appendChild(svg("line", { class: "cap-line", x1: M.left, x2: W - M.right, y1: cy, y2: cy }));
-      root.appendChild(svg("text", { class: "cap-label", x: W - M.right, y: cy - 6, "text-anchor": "end" },
-        (options.capLabel || "Cap") + " " + options.format(options.cap)));
+      var text = options.capText || (options.capLabel || "Cap") + " " + options.format(options.cap);
+      var place = capLabelPlace(text, cy, options.series.map(function (s) {
+        return s.values.map(function (v, j) { return [x(j), y(v)]; });
+      }));
+      root.appendChild(svg("text", {
+        class: "cap-label", x: place.x, y: place.y, "text-anchor": place.anchor, "data-place": place.name,
+      }, text));
     }
 
     var legend = W360.ui.h("div", { class: "legend", "aria-hidden": "true" });

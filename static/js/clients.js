@@ -9,12 +9,14 @@
   var editing = null; // the client being edited, or null when creating
   var rateChanges = W360.rateChanges.create($("client-rate-changes"), { id: "client-rate-changes", describedBy: "client-rate-changes-help" });
 
+  var returnTo = null, returnFor = null; // the invoice the person came from, to link this client
+
   function quickbooksCell(client) {
     if (client.quickbooks) {
       var inactive = client.quickbooks.active === false;
+      var customer = client.quickbooks.display_name || "Linked";
       return h("span", { class: "status-cell" },
-        h("span", { class: "lozenge lozenge-success", title: "QuickBooks customer " + client.quickbooks.customer_id },
-          client.quickbooks.display_name || "Linked"),
+        h("span", { class: "lozenge lozenge-success clip", title: "QuickBooks customer " + customer }, customer),
         inactive ? h("span", { class: "lozenge lozenge-removed" }, "Inactive") : null);
     }
     return h("span", { class: "lozenge" }, "Not linked");
@@ -25,14 +27,13 @@
     var yes = h("button", { type: "button", class: "btn btn-danger btn-compact" }, "Delete");
     var no = h("button", { type: "button", class: "btn btn-subtle btn-compact" }, "Keep");
     cell.appendChild(h("span", { class: "button-group", role: "group", "aria-label": "Confirm deleting " + client.name },
-      h("span", null, "Delete " + client.name + "?"), yes, no));
+      h("span", { class: "clip", title: client.name }, "Delete " + client.name + "?"), yes, no));
     yes.focus();
     no.addEventListener("click", function () { render(); });
     yes.addEventListener("click", function () {
       ui.busy(yes, "Deleting…", function () {
         return api.del("/api/clients/" + client.id).then(function () {
           ui.showSuccess(pageStatus, "Client deleted", client.name + " was deleted.");
-          ui.flag("success", "Client deleted", client.name);
           return load();
         }).catch(function (error) {
           render();
@@ -49,12 +50,14 @@
     edit.addEventListener("click", function () { openEditor(client); });
     remove.addEventListener("click", function () { confirmDelete(client, actions); });
     actions.appendChild(h("span", { class: "button-group" }, edit, remove));
+    // A long name (even without spaces) is cut short with its whole text on hover: it must
+    // never push the row's buttons out of the frame.
     return h("tr", { "data-client": client.id },
-      h("td", null, h("span", { class: "cell-main" }, client.name),
-        client.address ? h("span", { class: "cell-sub" }, client.address.split("\n")[0]) : null),
+      h("td", { class: "name-cell" }, h("span", { class: "cell-main clip", title: client.name }, client.name),
+        client.address ? h("span", { class: "cell-sub clip", title: client.address }, client.address.split("\n")[0]) : null),
       h("td", null, client.currency),
       h("td", { class: "numeric" }, fmt.money(client.hourly_rate, client.currency)),
-      h("td", { class: "hide-narrow" }, client.billing_email || "—"),
+      h("td", { class: "hide-narrow" }, client.billing_email ? h("span", { class: "clip email-clip", title: client.billing_email }, client.billing_email) : "—"),
       h("td", null, quickbooksCell(client)),
       actions);
   }
@@ -80,7 +83,28 @@
     }).catch(function (error) { ui.showError($("clients-status"), error, "Clients could not be loaded"); });
   }
 
-  function openEditor(client) {
+  function setCurrency(select, code) {
+    if (!Array.prototype.some.call(select.options, function (o) { return o.value === code; })) {
+      select.appendChild(h("option", { value: code }, code)); // a code no longer offered stays readable
+    }
+    select.value = code;
+  }
+
+  /* A refusal whose message says what to do: no generic next step under it. */
+  function showRefusal(container, error, title) {
+    var field = { currency_mismatch: "currency", client_name_taken: "name" }[error && error.code];
+    if (!field) return ui.showError(container, error, title);
+    var box = ui.message(container, "error", title, error.message);
+    box.setAttribute("data-error-code", error.code);
+    var input = $("client-form")[field];
+    input.setAttribute("aria-invalid", "true");
+    input.addEventListener("change", function () { input.removeAttribute("aria-invalid"); }, { once: true });
+    input.addEventListener("input", function () { input.removeAttribute("aria-invalid"); }, { once: true });
+    input.focus();
+    return box;
+  }
+
+  function openEditor(client, options) {
     editing = client;
     var form = $("client-form");
     form.reset();
@@ -90,7 +114,7 @@
     $("client-save").textContent = client ? "Save changes" : "Create client";
     if (client) {
       form.name.value = client.name;
-      form.currency.value = client.currency;
+      setCurrency(form.currency, client.currency);
       form.hourly_rate.value = client.hourly_rate || "";
       form.billing_email.value = client.billing_email || "";
       form.address.value = client.address || "";
@@ -103,7 +127,7 @@
         : "Not linked to a QuickBooks customer yet.";
       // The QuickBooks screen plugs in here when it exists (owned by the QuickBooks work).
       if (window.W360.slots && typeof window.W360.slots.clientQuickBooks === "function") {
-        window.W360.slots.clientQuickBooks(qbo, client);
+        window.W360.slots.clientQuickBooks(qbo, client, options || (client.id === returnFor ? { returnTo: returnTo } : {}));
       }
     }
     $("client-rate-changes-section").hidden = !client;
@@ -133,7 +157,7 @@
   function formBody(form) {
     var body = {
       name: form.name.value.trim(),
-      currency: form.currency.value.trim().toUpperCase(),
+      currency: form.currency.value,
       hourly_rate: form.hourly_rate.value === "" ? null : form.hourly_rate.value,
       billing_email: form.billing_email.value.trim() || null,
       address: form.address.value.trim() || null,
@@ -160,10 +184,17 @@
         closeEditor();
         return load().then(function () {
           var text = wasEditing ? saved.name + " was saved." : saved.name + " was created.";
-          ui.showSuccess(pageStatus, wasEditing ? "Client saved" : "Client created", text);
-          ui.flag("success", wasEditing ? "Client saved" : "Client created", saved.name);
+          var title = wasEditing ? "Client saved" : "Client created";
+          var now = clients.filter(function (c) { return c.id === saved.id; })[0];
+          if (returnTo && returnFor === saved.id && pendingLink && now && now.quickbooks) {
+            // Linked by Save, as the invoice that could not sync asked: offer the way back.
+            ui.message(pageStatus, "success", title, text + " It is invoiced as " + now.quickbooks.display_name + " in QuickBooks.",
+              h("div", { class: "button-group" }, W360.qbo.backToInvoice(returnTo)));
+          } else {
+            ui.showSuccess(pageStatus, title, text);
+          }
         });
-      }).catch(function (error) { ui.showError(formStatus, error, wasEditing ? "The client was not saved" : "The client was not created"); });
+      }).catch(function (error) { showRefusal(formStatus, error, wasEditing ? "The client was not saved" : "The client was not created"); });
     });
   });
   $("client-cancel").addEventListener("click", closeEditor);
@@ -177,7 +208,10 @@
     var preset = W360.page.param("client_id");
     var client = preset && clients.filter(function (c) { return String(c.id) === String(preset); })[0];
     if (client) {
-      openEditor(client);
+      var back = W360.page.param("return_to");
+      returnTo = back && /^\d+$/.test(back) ? back : null;
+      returnFor = client.id;
+      openEditor(client, { returnTo: returnTo });
       var qbo = $("client-quickbooks");
       if (qbo.scrollIntoView) qbo.scrollIntoView({ block: "start" });
     }

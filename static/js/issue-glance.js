@@ -4,8 +4,10 @@
   var api = W360.api, ui = W360.ui, fmt = W360.fmt, h = ui.h;
   var $ = function (id) { return document.getElementById(id); };
   var section = $("glance");
-  var issueId = section.getAttribute("data-issue-id");
-  var issueKey = section.getAttribute("data-issue-key") || "this issue";
+  // Connect puts the issue in the page's URL (rendered into the section); Forge's bridge
+  // gives it to the door (W360.page.param).
+  var issueId = section.getAttribute("data-issue-id") || W360.page.param("issueId");
+  var issueKey = section.getAttribute("data-issue-key") || W360.page.param("issueKey") || "this issue";
   document.getElementById("main").classList.add("glance");
 
   function render(figures) {

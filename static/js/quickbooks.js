@@ -14,20 +14,24 @@
 
   /* --- shared: lozenges and fixes --------------------------------------------------------- */
 
+  /* QuickBooks' own status of an invoice, named as QuickBooks': beside the local
+     "Finalized", a bare "Draft" read as "FINALIZED DRAFT". The short name is for sentences
+     ("… is in QuickBooks (Paid)"), the label for lozenges, in the invoice and the list. */
   var QBO_STATUS = {
-    not_synced: ["Not synced", ""],
-    draft: ["Draft", ""],
-    sent: ["Sent", "lozenge-inprogress"],
-    partially_paid: ["Partially paid", "lozenge-moved"],
-    paid: ["Paid", "lozenge-success"],
-    overdue: ["Overdue", "lozenge-removed"],
-    voided: ["Voided", "lozenge-removed"],
-    deleted: ["Deleted in QuickBooks", "lozenge-removed"],
+    not_synced: ["Not synced", "", "Not in QuickBooks"],
+    draft: ["Draft", "", "QuickBooks: Draft"],
+    sent: ["Sent", "lozenge-inprogress", "QuickBooks: Sent"],
+    partially_paid: ["Partially paid", "lozenge-moved", "QuickBooks: Partially paid"],
+    paid: ["Paid", "lozenge-success", "QuickBooks: Paid"],
+    overdue: ["Overdue", "lozenge-removed", "QuickBooks: Overdue"],
+    voided: ["Voided", "lozenge-removed", "QuickBooks: Voided"],
+    deleted: ["Deleted in QuickBooks", "lozenge-removed", "QuickBooks: Deleted"],
   };
 
   function statusLozenge(status) {
-    var known = QBO_STATUS[status] || [String(status || "Unknown").replace(/_/g, " "), ""];
-    return h("span", { class: "lozenge " + known[1], "data-qbo-status": status || "" }, known[0]);
+    var name = String(status || "Unknown").replace(/_/g, " ");
+    var known = QBO_STATUS[status] || [name, "", "QuickBooks: " + name];
+    return h("span", { class: "lozenge " + known[1], "data-qbo-status": status || "", title: "Status in QuickBooks: " + known[0] }, known[2]);
   }
 
   var CONNECTION = {
@@ -53,10 +57,22 @@
   function fixFor(error, context) {
     var code = error && error.code;
     var client = context && context.client;
+    var invoice = context && context.invoice;
+    // Manage → Clients, on the client's form, with a way back to this invoice once linked.
+    var toClient = client ? { client_id: client.id } : {};
+    if (client && invoice && invoice.id) toClient.return_to = invoice.id;
     if (code === "client_not_linked") {
       return {
         text: "Link " + (client ? client.name : "the client") + " to a QuickBooks customer in Manage → Clients (Edit → QuickBooks), then sync again.",
-        action: goButton("Link the client in Manage → Clients", "clients", client ? { client_id: client.id } : {}),
+        action: goButton("Link the client in Manage → Clients", "clients", toClient),
+      };
+    }
+    if (code === "currency_mismatch") {
+      // On the client's own form the message says it all: choose another customer there.
+      if (!invoice) return { text: null, action: null };
+      return {
+        text: "Link " + (client ? client.name : "the client") + " to a QuickBooks customer in the invoice's currency in Manage → Clients, then sync again.",
+        action: goButton("Choose another customer in Manage → Clients", "clients", toClient),
       };
     }
     if (code === "quickbooks_not_connected" || code === "quickbooks_reconnect_required") {
@@ -73,7 +89,7 @@
     if (code === "quickbooks_object_not_found" || code === "quickbooks_customer_not_found" || code === "quickbooks_customer_inactive") {
       return {
         text: "Missing customer? Confirm the customer exists (and is active) in QuickBooks, then refresh the customer list in Manage → Clients and link it again.",
-        action: goButton("Refresh customers in Manage → Clients", "clients", client ? { client_id: client.id } : {}),
+        action: goButton("Refresh customers in Manage → Clients", "clients", toClient),
       };
     }
     if (code === "customer_already_linked") {
@@ -92,7 +108,7 @@
   function showQuickBooksError(container, error, title, context) {
     var fix = fixFor(error, context);
     if (!fix) return ui.showError(container, error, title);
-    var extra = h("div", null, h("p", { class: "next-step", text: fix.text }), fix.action ? h("div", { class: "button-group" }, fix.action) : null);
+    var extra = h("div", null, fix.text ? h("p", { class: "next-step", text: fix.text }) : null, fix.action ? h("div", { class: "button-group" }, fix.action) : null);
     var box = ui.message(container, "error", title, error.message, extra);
     if (error.code) box.setAttribute("data-error-code", error.code);
     return box;
@@ -112,6 +128,10 @@
     section.append(view, status, preferences);
     var connection = null;
     var waiting = null; // {timer, started, before, win}
+    // Whether this person may connect and disconnect (a Jira administrator): GET /api/me.
+    // Unknown (it failed): the controls show, and the API says who may use them.
+    var manage = true;
+    var ADMIN_ONLY = "Only a Jira administrator can connect or disconnect QuickBooks.";
 
     function facts(c) {
       var list = h("dl", { class: "facts" });
@@ -131,34 +151,46 @@
         c.connected || c.state === "expired" ? h("strong", null, c.company_name || "") : null);
       view.appendChild(head);
       var actions = h("div", { class: "button-group", id: "qbo-actions" });
+      // Someone else reconnects: say who, instead of a button the API would refuse.
+      var reconnectBy = manage ? "Click Reconnect QuickBooks" : "Ask a Jira administrator to reconnect QuickBooks here";
       if (c.state === "disconnected") {
         view.appendChild(h("p", { class: "subtle" },
           "Connect your QuickBooks Online company so Worklog360 can read its customers and create your finalized invoices in it. The connection lasts 100 days; Worklog360 reminds you before it ends."));
-        actions.appendChild(h("button", { type: "button", class: "btn btn-primary edit-only", id: "qbo-connect", onclick: function (e) { connect(e.currentTarget); } }, "Connect to QuickBooks"));
+        if (manage) actions.appendChild(h("button", { type: "button", class: "btn btn-primary edit-only", id: "qbo-connect", onclick: function (e) { connect(e.currentTarget); } }, "Connect to QuickBooks"));
       } else {
         view.appendChild(facts(c));
         if (c.state === "expiring") {
           ui.message(view.appendChild(h("div")), "warning", "The QuickBooks connection ends in " + c.days_left + " day" + (c.days_left === 1 ? "" : "s"),
-            "QuickBooks connections last 100 days. Reconnect QuickBooks now to start another 100 days; nothing else changes.");
+            "QuickBooks connections last 100 days. " + (manage ? "Reconnect QuickBooks now" : "Ask a Jira administrator to reconnect QuickBooks") +
+            " to start another 100 days; nothing else changes.");
         }
         if (c.state === "expired") {
           ui.message(view.appendChild(h("div")), "error", "The QuickBooks connection has expired",
-            "Invoices cannot be synced and payments are not updated until QuickBooks is reconnected. Click Reconnect QuickBooks and sign in to the same company.");
+            "Invoices cannot be synced and payments are not updated until QuickBooks is reconnected. " + reconnectBy + " and sign in to the same company.");
         }
         var primary = c.state === "expired" || c.state === "expiring";
-        actions.appendChild(h("button", { type: "button", class: "btn edit-only" + (primary ? " btn-primary" : ""), id: "qbo-reconnect", onclick: function (e) { connect(e.currentTarget); } },
-          c.state === "expired" ? "Reconnect QuickBooks" : "Reconnect"));
-        actions.appendChild(h("button", { type: "button", class: "btn btn-subtle edit-only", id: "qbo-disconnect", onclick: function () { confirmDisconnect(actions); } }, "Disconnect"));
+        if (manage) {
+          actions.appendChild(h("button", { type: "button", class: "btn edit-only" + (primary ? " btn-primary" : ""), id: "qbo-reconnect", onclick: function (e) { connect(e.currentTarget); } },
+            c.state === "expired" ? "Reconnect QuickBooks" : "Reconnect"));
+          actions.appendChild(h("button", { type: "button", class: "btn btn-subtle edit-only", id: "qbo-disconnect", onclick: function () { confirmDisconnect(actions); } }, "Disconnect"));
+        }
       }
       view.appendChild(actions);
+      if (!manage) view.appendChild(h("p", { class: "admin-note", id: "qbo-admin-note" }, ADMIN_ONLY));
+      var wasHidden = preferences.hidden;
       preferences.hidden = c.state === "disconnected";
+      if (!preferences.hidden && (wasHidden || c.connected !== listsFromLive)) loadChoices(c.connected);
     }
 
     function load() {
-      return api.get("/api/quickbooks/connection").then(function (c) {
-        connection = c;
+      return Promise.all([
+        api.get("/api/quickbooks/connection"),
+        W360.me().catch(function () { return null; }),
+      ]).then(function (answers) {
+        connection = answers[0];
+        manage = !answers[1] || answers[1].can_manage_quickbooks !== false;
         render();
-        return c;
+        return connection;
       });
     }
 
@@ -180,7 +212,6 @@
             connection = c;
             render();
             ui.showSuccess(status, "QuickBooks disconnected", "Worklog360 no longer has access to the company. Connect again at any time.");
-            ui.flag("success", "QuickBooks disconnected", "");
           }).catch(function (error) { box.remove(); showQuickBooksError(status, error, "QuickBooks was not disconnected"); });
         });
       });
@@ -196,11 +227,14 @@
 
     function finishWaiting(c) {
       stopWaiting();
+      // Lists read from a live connection are read again: the company may be another one.
+      // (From an expired one, render() reads them.)
+      var reread = !preferences.hidden && listsFromLive === true;
       connection = c;
       render();
+      if (reread) loadChoices(true);
       ui.showSuccess(status, "QuickBooks is connected", "Worklog360 is connected to " + (c.company_name || "your company") +
         " until " + fmt.day(c.expires_at) + ". Next: link your clients to QuickBooks customers in Manage → Clients.");
-      ui.flag("success", "QuickBooks connected", c.company_name || "");
     }
 
     function poll() {
@@ -222,14 +256,39 @@
       var cancel = h("button", { type: "button", class: "btn btn-subtle btn-compact", onclick: function () { stopWaiting(); ui.message(status, "info", "Connecting stopped", "QuickBooks was not connected. Click Connect to QuickBooks to start again."); } }, "Stop waiting");
       var link = url ? h("a", { href: url, target: "_blank", rel: "opener", id: "qbo-connect-link" }, "open QuickBooks' sign-in page") : null;
       var box = ui.message(status, "info", "Waiting for QuickBooks…",
-        "Sign in to QuickBooks and click Connect in the window that opened. This page notices by itself when you are done.",
+        "Sign in to QuickBooks and click Connect in the " + (W360.door === "forge" ? "tab" : "window") + " that opened. This page notices by itself when you are done.",
         h("div", null, h("div", { class: "loading" }, h("span", { class: "spinner", "aria-hidden": "true" }), "Waiting for the connection"),
           url ? h("p", null, "No window? Your browser may have blocked it: ", link, ".") : null,
           cancel));
       box.setAttribute("data-waiting", "true");
     }
 
+    function startWaiting(before, url) {
+      stopWaiting();
+      waiting = { started: Date.now(), before: before.connected_at || null, wasConnected: !!before.connected, timer: null };
+      waitingMessage(url);
+      waiting.timer = setTimeout(poll, POLL_MS);
+    }
+
+    /* Through Forge, the page has no Jira token to put in a URL and may not open windows
+       itself: it asks the API for a single-use link and has Jira open it (Jira asks the
+       person first). */
+    function connectThroughLink(button) {
+      var before = connection || {};
+      ui.busy(button, "Opening QuickBooks…", function () {
+        return api.post("/api/quickbooks/connect-link").then(function (link) {
+          return W360.page.open(link.url).then(function () {
+            startWaiting(before, null);
+          }, function () {
+            ui.message(status, "info", "QuickBooks was not opened",
+              "You chose not to leave Jira, so nothing was connected. Click Connect to QuickBooks when you are ready: Jira opens QuickBooks' sign-in page in a new tab.");
+          });
+        }).catch(function (error) { ui.showError(status, error, "QuickBooks could not be opened"); });
+      });
+    }
+
     function connect(button) {
+      if (W360.door === "forge") return connectThroughLink(button);
       // Opened now, in the click, so that the browser allows it; pointed at Intuit once
       // Jira has given a token.
       var win = null;
@@ -242,11 +301,8 @@
           if (win && !win.closed) {
             try { win.location.href = url; } catch (e) { win = null; }
           }
-          stopWaiting();
-          waiting = { started: Date.now(), before: before.connected_at || null, wasConnected: !!before.connected, timer: null };
-          waitingMessage(win ? null : url);
+          startWaiting(before, win ? null : url);
           if (win) try { win.focus(); } catch (e) { /* the page still waits */ }
-          waiting.timer = setTimeout(poll, POLL_MS);
         }).catch(function (error) {
           if (win) win.close();
           ui.showError(status, error, "QuickBooks could not be opened");
@@ -269,44 +325,109 @@
     });
     window.addEventListener("focus", function () { if (waiting) { clearTimeout(waiting.timer); poll(); } });
 
-    /* service item and tax code */
+    /* service item and tax code: chosen from the company's own lists, stored as ids */
+    var ITEM_NONE = "Standard “Services” item (made if missing)";
+    var TAX_NONE = "QuickBooks' default for the line";
+    preferences.hidden = true; // until a connection is read
     preferences.append(
-      h("h4", { style: "margin: 24px 0 8px" }, "Invoice lines in QuickBooks"),
+      h("h4", { class: "subsection-heading" }, "Invoice lines in QuickBooks"),
       h("form", { id: "qbo-preferences-form", novalidate: true },
         h("fieldset", { class: "edit-fields" }, h("div", { class: "form-grid" },
           h("div", { class: "field" },
             h("label", { for: "qbo-item" }, "Service item"),
-            h("input", { type: "text", id: "qbo-item", name: "quickbooks_item_id", maxlength: "64", autocomplete: "off", inputmode: "numeric", "aria-describedby": "qbo-item-help" }),
-            h("span", { class: "help", id: "qbo-item-help" }, "The id of the QuickBooks product/service that invoice lines are billed as (in QuickBooks: Sales → Products and services; the id is in the item's address). Empty: the standard “Services” item.")),
+            h("select", { id: "qbo-item", name: "quickbooks_item_id", "aria-describedby": "qbo-item-help" }, h("option", { value: "" }, ITEM_NONE)),
+            h("span", { class: "help", id: "qbo-item-help" }, "The QuickBooks product or service that invoice lines are billed as (in QuickBooks: Sales → Products and services)."),
+            h("span", { class: "choice-note", id: "qbo-item-note", "aria-live": "polite" })),
           h("div", { class: "field" },
             h("label", { for: "qbo-tax" }, "Tax code"),
-            h("input", { type: "text", id: "qbo-tax", name: "quickbooks_tax_code_id", maxlength: "64", autocomplete: "off", "aria-describedby": "qbo-tax-help" }),
-            h("span", { class: "help", id: "qbo-tax-help" }, "The QuickBooks tax code id for invoice lines, for companies outside the US (for example 3). Empty: QuickBooks' default; US companies use NON.")))),
+            h("select", { id: "qbo-tax", name: "quickbooks_tax_code_id", "aria-describedby": "qbo-tax-help" }, h("option", { value: "" }, TAX_NONE)),
+            h("span", { class: "help", id: "qbo-tax-help" }, "The sales tax or VAT code on every invoice line."),
+            h("span", { class: "choice-note", id: "qbo-tax-note", "aria-live": "polite" })))),
         h("div", { class: "form-actions edit-only" }, h("button", { type: "submit", class: "btn btn-primary", id: "qbo-preferences-save" }, "Save QuickBooks settings"))),
       h("div", { id: "qbo-preferences-status", "aria-live": "polite" }));
     var prefsForm = preferences.querySelector("form");
     var prefsStatus = preferences.querySelector("#qbo-preferences-status");
-    api.get("/api/settings").then(function (s) {
-      prefsForm.quickbooks_item_id.value = s.quickbooks_item_id || "";
-      prefsForm.quickbooks_tax_code_id.value = s.quickbooks_tax_code_id || "";
-    }).catch(function () { /* the billing form above says it */ });
+    var savedPrefs = { quickbooks_item_id: null, quickbooks_tax_code_id: null };
+    var names = { quickbooks_item_id: {}, quickbooks_tax_code_id: {} };
+
+    /* The options of one select: "none" first, the company's choices, and a saved id the
+       company no longer offers (kept visible, with a note, until someone changes it). */
+    function fillChoices(field, choices, none, noteId, what) {
+      var select = prefsForm[field];
+      ui.clear(select);
+      select.appendChild(h("option", { value: "" }, none));
+      names[field] = {};
+      (choices || []).forEach(function (c) {
+        names[field][c.id] = c.name;
+        select.appendChild(h("option", { value: c.id }, c.name + (c.description ? " – " + c.description : "")));
+      });
+      var saved = savedPrefs[field];
+      var note = document.getElementById(noteId);
+      note.textContent = "";
+      if (saved && choices && !names[field][saved]) {
+        select.appendChild(h("option", { value: saved }, "Id " + saved + " (not in QuickBooks' list)"));
+        note.textContent = "The saved " + what + " (id " + saved + ") is not an active one in QuickBooks any more: choose another and save.";
+      } else if (saved && !choices) {
+        select.appendChild(h("option", { value: saved }, "Id " + saved));
+      }
+      select.value = saved || "";
+    }
+
+    /* The company's lists need a live connection; an expired one shows the saved ids
+       only, until it is reconnected. */
+    var listsFromLive = null;
+    function loadChoices(live) {
+      if (live === undefined) live = !connection || connection.connected;
+      listsFromLive = live;
+      var offline = Promise.resolve({ error: { code: "quickbooks_reconnect_required", message: "Reconnect QuickBooks to choose from the company's items and tax codes." } });
+      var lists = Promise.all([
+        live ? api.get("/api/quickbooks/items").catch(function (e) { return { error: e }; }) : offline,
+        live ? api.get("/api/quickbooks/tax-codes").catch(function (e) { return { error: e }; }) : offline,
+        api.get("/api/settings"),
+      ]);
+      return lists.then(function (answers) {
+        var items = answers[0], taxes = answers[1], settings = answers[2];
+        savedPrefs = { quickbooks_item_id: settings.quickbooks_item_id, quickbooks_tax_code_id: settings.quickbooks_tax_code_id };
+        fillChoices("quickbooks_item_id", items.error ? null : items.items, ITEM_NONE, "qbo-item-note", "service item");
+        fillChoices("quickbooks_tax_code_id", taxes.error ? null : taxes.items, TAX_NONE, "qbo-tax-note", "tax code");
+        if (!taxes.error) {
+          document.getElementById("qbo-tax-help").textContent = taxes.required
+            ? "This company charges VAT or GST on every line, so QuickBooks needs a tax code on each: choose the one Worklog360's invoice lines carry."
+            : "A US company: QuickBooks works out sales tax itself. Choose TAX or NON to mark the lines taxable or not, or leave QuickBooks' default.";
+        }
+        // Said here, on the page where the fix is: no button leading back to it.
+        var failed = items.error || taxes.error;
+        if (!live) ui.message(prefsStatus, "info", "The saved service item and tax code are shown by id", failed.message);
+        else if (failed) ui.message(prefsStatus, "error", "QuickBooks' items and tax codes could not be read", failed.message);
+      }).catch(function (error) { ui.showError(prefsStatus, error, "QuickBooks' items and tax codes could not be read"); });
+    }
+
+    function label(field) {
+      var id = savedPrefs[field];
+      return id ? (names[field][id] || "id " + id) : null;
+    }
+
     prefsForm.addEventListener("submit", function (event) {
       event.preventDefault();
       var body = {
-        quickbooks_item_id: prefsForm.quickbooks_item_id.value.trim() || null,
-        quickbooks_tax_code_id: prefsForm.quickbooks_tax_code_id.value.trim() || null,
+        quickbooks_item_id: prefsForm.quickbooks_item_id.value || null,
+        quickbooks_tax_code_id: prefsForm.quickbooks_tax_code_id.value || null,
       };
       ui.busy(document.getElementById("qbo-preferences-save"), "Saving…", function () {
         return api.patch("/api/settings", body).then(function (s) {
-          prefsForm.quickbooks_item_id.value = s.quickbooks_item_id || "";
-          prefsForm.quickbooks_tax_code_id.value = s.quickbooks_tax_code_id || "";
-          ui.showSuccess(prefsStatus, "QuickBooks settings saved", "Invoices synced from now on use " +
-            (s.quickbooks_item_id ? "item " + s.quickbooks_item_id : "the standard Services item") +
-            (s.quickbooks_tax_code_id ? " and tax code " + s.quickbooks_tax_code_id : "") + ".");
-          ui.flag("success", "QuickBooks settings saved", "");
-        }).catch(function (error) { ui.showError(prefsStatus, error, "The QuickBooks settings were not saved"); });
+          savedPrefs = { quickbooks_item_id: s.quickbooks_item_id, quickbooks_tax_code_id: s.quickbooks_tax_code_id };
+          ["qbo-item-note", "qbo-tax-note"].forEach(function (id) { document.getElementById(id).textContent = ""; });
+          ui.showSuccess(prefsStatus, "QuickBooks settings saved", "Invoices synced from now on are billed as " +
+            (label("quickbooks_item_id") || "the standard Services item") +
+            (s.quickbooks_tax_code_id ? ", with the tax code " + label("quickbooks_tax_code_id") : ", with QuickBooks' default tax code") + ".");
+        }).catch(function (error) {
+          var field = { quickbooks_item_not_found: "quickbooks_item_id", quickbooks_item_unusable: "quickbooks_item_id", quickbooks_tax_code_not_found: "quickbooks_tax_code_id" }[error.code];
+          if (field) prefsForm[field].setAttribute("aria-invalid", "true");
+          showQuickBooksError(prefsStatus, error, "The QuickBooks settings were not saved");
+        });
       });
     });
+    prefsForm.addEventListener("change", function (e) { if (e.target.removeAttribute) e.target.removeAttribute("aria-invalid"); });
 
     ui.loading(view, "Reading the QuickBooks connection…");
     load().catch(function (error) { ui.clear(view); ui.showError(status, error, "The QuickBooks connection could not be read"); });
@@ -317,7 +438,37 @@
   var SEARCH_DELAY_MS = 200;
   var pendingLink = null; // a function linking the customer chosen but not linked yet
 
-  function clientQuickBooks(section, client) {
+  /* "Back to invoice INV-7": for someone sent here from an invoice that could not sync. */
+  function backToInvoice(invoiceId) {
+    var button = h("button", {
+      type: "button", class: "btn btn-primary btn-compact", "data-back-to-invoice": invoiceId,
+      onclick: function () { W360.page.go(modules.invoices, { invoice_id: invoiceId }); },
+    }, "Back to the invoice");
+    api.get("/api/invoices/" + encodeURIComponent(invoiceId)).then(function (invoice) {
+      if (invoice && invoice.number) button.textContent = "Back to invoice " + invoice.number;
+    }).catch(function () { /* the plain label still goes back */ });
+    return button;
+  }
+
+  /* Why a customer cannot be chosen for this client, or null. */
+  function cannotChoose(customer, client, linked) {
+    if (!customer.active) {
+      return customer.display_name + " is inactive in QuickBooks. Make the customer active in QuickBooks, click Refresh customers, then link it.";
+    }
+    var holder = customer.linked_client;
+    if (holder && holder.id !== client.id && !(linked && linked.customer_id === customer.id)) {
+      return customer.display_name + " is linked to " + holder.name + ", and a QuickBooks customer is linked to one client only. Unlink it from " +
+        holder.name + " first (Edit " + holder.name + " → QuickBooks → Unlink), or choose another customer.";
+    }
+    if (customer.currency && client.currency && customer.currency !== client.currency) {
+      return client.name + " bills in " + client.currency + ", but the QuickBooks customer " + customer.display_name + " is in " + customer.currency +
+        ": choose a " + client.currency + " customer, or change the client's currency.";
+    }
+    return null;
+  }
+
+  function clientQuickBooks(section, client, options) {
+    var returnTo = options && options.returnTo ? String(options.returnTo) : null;
     var slot = section.querySelector("[data-slot=client-quickbooks]");
     slot.classList.remove("slot-todo");
     ui.clear(slot);
@@ -329,8 +480,8 @@
     var picker = h("div", { id: "qbo-link-picker" });
     slot.append(current, picker, status);
 
-    function announceChange() {
-      document.dispatchEvent(new CustomEvent("w360:client-quickbooks-changed", { detail: { client_id: client.id } }));
+    function announceChange(linkedNow) {
+      document.dispatchEvent(new CustomEvent("w360:client-quickbooks-changed", { detail: { client_id: client.id, linked: !!linkedNow } }));
     }
 
     function renderCurrent() {
@@ -358,7 +509,6 @@
             client.quickbooks = null;
             renderCurrent();
             ui.showSuccess(status, "Unlinked", client.name + " is no longer linked to " + (was.display_name || "the customer") + ". Its invoices cannot be synced until it is linked again.");
-            ui.flag("success", "QuickBooks customer unlinked", client.name);
             announceChange();
             input.focus();
           }).catch(function (error) { showQuickBooksError(status, error, "The customer was not unlinked", { client: client }); });
@@ -405,9 +555,10 @@
     }
 
     function choose(customer) {
-      if (!customer.active) {
-        ui.message(status, "warning", customer.display_name + " is inactive in QuickBooks",
-          "Make the customer active in QuickBooks, click Refresh customers, then link it.");
+      var why = cannotChoose(customer, client, linked);
+      if (why) {
+        ui.message(status, "warning", customer.display_name + " cannot be linked to " + client.name, why)
+          .setAttribute("data-refused-customer", customer.id);
         return;
       }
       chosen = customer;
@@ -416,11 +567,6 @@
       linkButton.disabled = false;
       pendingLink = function () { return link(); };
       ui.clear(status);
-      if (customer.currency && client.currency && customer.currency !== client.currency) {
-        ui.message(status, "warning", "Different currencies",
-          customer.display_name + " is billed in " + customer.currency + " in QuickBooks, while " + client.name + " uses " + client.currency +
-          ". QuickBooks refuses an invoice in another currency than its customer's: change the client's currency, or choose another customer.");
-      }
     }
 
     function renderOptions(items, query) {
@@ -435,11 +581,18 @@
       }
       items.forEach(function (c, index) {
         var taken = linked && linked.customer_id === c.id;
+        var why = cannotChoose(c, client, linked);
+        var holder = c.linked_client && c.linked_client.id !== client.id ? c.linked_client : null;
+        var otherCurrency = c.currency && client.currency && c.currency !== client.currency;
         var option = h("li", {
           role: "option", id: listId + "-" + c.id, "data-customer": c.id, "aria-selected": taken ? "true" : "false",
-          "aria-disabled": c.active ? null : "true",
-        }, h("span", null, c.display_name),
-          h("span", { class: "option-meta" }, c.currency || "", c.active ? null : h("span", { class: "lozenge" }, "Inactive")));
+          "aria-disabled": why ? "true" : null, title: why || null,
+        }, h("span", { class: "option-name" }, c.display_name),
+          h("span", { class: "option-meta" },
+            c.currency ? h("span", { class: "option-currency" + (otherCurrency ? " mismatch" : ""), "data-currency": c.currency,
+              "aria-label": "in " + c.currency + (otherCurrency ? ", not " + client.currency : "") }, c.currency) : null,
+            holder ? h("span", { class: "lozenge", "data-linked-to": holder.id }, "Linked to " + holder.name) : null,
+            c.active ? null : h("span", { class: "lozenge" }, "Inactive")));
         option.addEventListener("mousedown", function (e) { e.preventDefault(); });
         option.addEventListener("click", function () { choose(c); });
         option.addEventListener("mousemove", function () { if (active !== index) setActive(index); });
@@ -450,12 +603,32 @@
       setActive(kept === null ? -1 : items.map(function (c) { return c.id; }).indexOf(kept));
     }
 
+    /* What the search compares, as the API does: case-folded, typographic apostrophes plain. */
+    function searchKey(text) { return String(text || "").replace(/[\u2019\u2018\u02bc]/g, "'").toLowerCase(); }
+
+    /* The list for what the field says now. An answer for earlier text (the search made on
+       focus, or before the last keystrokes) is narrowed to it here, never shown as it came:
+       Enter must not choose a customer the typed text does not name. */
+    function showAnswer(items, answeredFor, latest) {
+      var now = input.value.trim();
+      var key = searchKey(now);
+      var shown = now === answeredFor ? items : items.filter(function (c) { return searchKey(c.display_name).indexOf(key) >= 0; });
+      if (shown.length || latest) { renderOptions(shown, now); return; }
+      ui.clear(list);
+      options = [];
+      list.appendChild(h("li", { class: "no-options", role: "option", "aria-disabled": "true", id: listId + "-searching" }, "Searching…"));
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+    }
+
+    var rendered = 0; // the newest search whose answer is shown: older ones never replace it
     function search(refreshFirst) {
       var query = input.value.trim();
       var mine = ++sequence;
       return api.get("/api/quickbooks/customers", { q: query, limit: 25, refresh: refreshFirst ? "true" : null }).then(function (page) {
-        if (mine !== sequence) return page;
-        renderOptions(page.items, query);
+        if (mine < rendered || document.activeElement !== input) return page;
+        rendered = mine;
+        showAnswer(page.items, query, mine === sequence);
         return page;
       }).catch(function (error) {
         if (mine !== sequence) return;
@@ -469,6 +642,7 @@
       chosen = null;
       pendingLink = null;
       linkButton.disabled = true;
+      if (!list.hidden) showAnswer(options, null, false); // narrowed at once, searched below
       clearTimeout(searchTimer);
       searchTimer = setTimeout(function () { search(false).catch(function () {}); }, SEARCH_DELAY_MS);
     });
@@ -504,25 +678,41 @@
           input.value = "";
           linkButton.disabled = true;
           renderCurrent();
-          ui.showSuccess(status, "Linked to QuickBooks", client.name + " is invoiced as " + saved.display_name + " in QuickBooks. Its finalized invoices can be synced now.");
-          ui.flag("success", "Linked to QuickBooks", client.name + " → " + saved.display_name);
-          announceChange();
+          var done = client.name + " is invoiced as " + saved.display_name + " in QuickBooks. Its finalized invoices can be synced now.";
+          if (returnTo) {
+            ui.message(status, "success", "Linked to QuickBooks", done, h("div", { class: "button-group" }, backToInvoice(returnTo)));
+          } else {
+            ui.showSuccess(status, "Linked to QuickBooks", done);
+          }
+          announceChange(true);
         }).catch(function (error) {
           showQuickBooksError(status, error, "The customer was not linked", { client: client });
           throw error;
         });
-      });
+      }).finally(function () { linkButton.disabled = !chosen; }); // busy() re-enables it
     }
     linkButton.addEventListener("click", function () { link().catch(function () {}); });
 
+    // Reads QuickBooks again and says so, with the list closed: opened, it would cover its
+    // own confirmation. The next focus or keystroke in the field shows the fresh list.
     refresh.addEventListener("click", function () {
+      var query = input.value.trim();
+      var mine = ++sequence;
+      rendered = mine; // a search answer still on its way must not open the list
+      clearTimeout(searchTimer);
+      close();
       ui.busy(refresh, "Refreshing customers…", function () {
-        return search(true).then(function (page) {
-          ui.showSuccess(status, "Customers refreshed", "The customer list was read from QuickBooks again" +
-            (page && page.items ? ": " + page.items.length + (page.next_cursor ? "+" : "") + " customer" + (page.items.length === 1 ? "" : "s") + (input.value.trim() ? " match" : "") : "") + ".");
-          input.focus();
-        }).catch(function () { /* the error is shown */ });
-      });
+        return api.get("/api/quickbooks/customers", { q: query, limit: 25, refresh: "true" }).then(function (page) {
+          if (mine !== sequence) return;
+          options = [];
+          var one = page.items.length === 1 && !page.next_cursor;
+          var count = page.items.length + (page.next_cursor ? "+" : "") + (one ? " customer" : " customers");
+          ui.showSuccess(status, "Customers refreshed", "The customer list was read from QuickBooks again: " + count +
+            (query ? (one ? " matches “" : " match “") + query + "”" : "") + ". Type in the field to choose one.");
+        }).catch(function (error) {
+          showQuickBooksError(status, error, "QuickBooks customers could not be read", { client: client });
+        });
+      }).then(function () { refresh.focus(); });
     });
 
     renderCurrent();
@@ -533,5 +723,5 @@
   window.W360.slots.clientQuickBooks = clientQuickBooks;
   /* The client form's Save also links a customer that was chosen but not linked yet. */
   window.W360.slots.clientQuickBooksPending = function () { return pendingLink; };
-  window.W360.qbo = { statusLozenge: statusLozenge, connectionLozenge: connectionLozenge, fixFor: fixFor, showError: showQuickBooksError, STATUS: QBO_STATUS };
+  window.W360.qbo = { statusLozenge: statusLozenge, connectionLozenge: connectionLozenge, fixFor: fixFor, showError: showQuickBooksError, STATUS: QBO_STATUS, backToInvoice: backToInvoice };
 })();

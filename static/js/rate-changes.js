@@ -91,6 +91,7 @@
       var rate = h("input", {
         type: "number", class: "num", "data-field": "hourly_rate", min: "0", step: "0.01", inputmode: "decimal",
         required: true, value: item ? item.hourly_rate : "", "aria-describedby": prefix + "-says-" + n,
+        placeholder: fmt.moneyHidden() && item ? "Hidden" : null,
       });
       var remove = h("button", { type: "button", class: "btn btn-subtle btn-compact remove edit-only" }, "Remove");
       var row = h("tr", { class: "rate-change-row", "data-rate-change": item ? item.effective_from : "" },
@@ -149,21 +150,13 @@
     /* The row inputs a 422 names: "3.hourly_rate: …" (the list's index), or the day two rates share. */
     function invalidInputs(error) {
       var found = [], all = rowElements();
-      if (error.code === "duplicate_rate") {
-        var day = (/\d{4}-\d{2}-\d{2}/.exec(error.message) || [])[0];
-        all.forEach(function (row) {
-          var input = row.querySelector("[data-field=effective_from]");
-          if (day && input.value === day) found.push(input);
-        });
-        return found;
-      }
       if (error.status !== 422) return found;
-      var pattern = /(?:^|[\s:;.])(\d+)\.(effective_from|hourly_rate):/g, match;
-      while ((match = pattern.exec(error.message)) !== null) {
-        var row = all[Number(match[1])];
+      (error.fields || []).forEach(function (field) {
+        var match = /^(\d+)\.(effective_from|hourly_rate)$/.exec(field);
+        var row = match && all[Number(match[1])];
         var input = row && row.querySelector("[data-field=" + match[2] + "]");
         if (input && found.indexOf(input) < 0) found.push(input);
-      }
+      });
       return found;
     }
 
@@ -210,7 +203,6 @@
           ui.showSuccess(status, "Rate changes saved",
             (saved.items.length ? plural(saved.items.length, "rate change") : "No rate changes") + " on " + subject +
             ". Work from each date on bills at its rate; invoices already made are unchanged.");
-          ui.flag("success", "Rate changes saved", subject);
           if (options.onSaved) options.onSaved(saved.items);
         }).catch(showSaveError);
       });

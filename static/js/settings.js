@@ -6,15 +6,18 @@
   var $ = function (id) { return document.getElementById(id); };
   var form = $("settings-form"), status = $("settings-status");
   var FIELDS = ["invoice_number_prefix", "next_invoice_number", "rounding_mode", "rounding_minutes",
-    "default_hourly_rate", "default_due_days", "billing_group"];
+    "default_hourly_rate", "default_due_days", "billing_group", "readers_see_money"];
   var NUMBERS = { next_invoice_number: true, rounding_minutes: true, default_due_days: true };
+  var CHECKS = { readers_see_money: true };
+  // Refusals that name the setting at fault: marked, and said without a generic next step.
+  var REFUSED_FIELD = { invoice_number_taken: "next_invoice_number", invalid_rounding: "rounding_minutes" };
   var saved = null;
   var rateChanges = W360.rateChanges.create($("site-rate-changes"), { id: "site-rate-changes", describedBy: "rate-changes-help" });
 
   /* The site's default rate has no currency: each client's invoices are in the client's own. */
   function baseText(settings) {
     return settings.default_hourly_rate
-      ? "Before the first change, the default hourly rate above applies: " + fmt.money(settings.default_hourly_rate) + " an hour."
+      ? "Before the first change, the default hourly rate above applies: " + fmt.money(settings.default_hourly_rate) + " an hour, in each client's own currency."
       : "Before the first change there is no default rate: the default hourly rate above is empty.";
   }
 
@@ -22,7 +25,8 @@
     saved = settings;
     FIELDS.forEach(function (name) {
       var value = settings[name];
-      form[name].value = value === null || value === undefined ? "" : value;
+      if (CHECKS[name]) form[name].checked = value !== false;
+      else form[name].value = value === null || value === undefined ? "" : value;
       form[name].removeAttribute("aria-invalid");
     });
     preview();
@@ -34,6 +38,7 @@
   }
 
   function value(name) {
+    if (CHECKS[name]) return form[name].checked;
     var raw = form[name].value.trim();
     if (NUMBERS[name]) return raw === "" ? null : Number(raw);
     if (raw === "") return null;
@@ -68,8 +73,14 @@
         fill(settings);
         var names = Object.keys(patch).length;
         ui.showSuccess(status, "Settings saved", names + " setting" + (names === 1 ? "" : "s") + " changed. New invoices use them from now on.");
-        ui.flag("success", "Settings saved", "Worklog360 billing settings");
-      }).catch(function (error) { ui.showError(status, error, "The settings were not saved"); });
+      }).catch(function (error) {
+        var field = REFUSED_FIELD[error.code];
+        if (!field) return ui.showError(status, error, "The settings were not saved");
+        ui.message(status, "error", "The settings were not saved", error.message).setAttribute("data-error-code", error.code);
+        form[field].setAttribute("aria-invalid", "true");
+        form[field].addEventListener("input", function () { form[field].removeAttribute("aria-invalid"); }, { once: true });
+        form[field].focus();
+      });
     });
   });
   $("settings-reset").addEventListener("click", function () {
@@ -86,7 +97,7 @@
       currency: "",
       subject: "the default hourly rate",
       base: baseText(settings),
-      empty: "No rate changes: the default hourly rate applies whatever the date.",
+      empty: "No rate changes: the default hourly rate applies whatever the date, in each client's own currency.",
     });
   }).catch(function (error) { ui.showError(status, error, "Settings could not be loaded"); });
 

@@ -1,4 +1,4 @@
-/* The Worklogs page: filter, select, assign to a budget, billable toggle, a worklog's own rate, Log time. */
+/* The Worklogs page: filter, sort, select, assign to a budget, billable toggle, a worklog's own rate, Log time. */
 (function () {
   "use strict";
   var api = W360.api, ui = W360.ui, fmt = W360.fmt, h = ui.h;
@@ -9,7 +9,13 @@
     client: "Client rate",
     site_default: "Site default rate",
   };
-  var state = { budgets: {}, currencies: {}, rows: [], selected: new Set(), cursor: null, query: {} };
+  /* Newest first by default; a column header sorts by it (the server sorts, so every page
+     continues the same order). Dates and hours start largest first, issues and people A to Z. */
+  var FIRST_ORDER = { started: "desc", issue: "asc", person: "asc", hours: "desc" };
+  var state = {
+    budgets: {}, currencies: {}, rows: [], selected: new Set(), cursor: null, query: {},
+    sort: "started", order: "desc", totals: null,
+  };
   var $ = function (id) { return document.getElementById(id); };
   var pageStatus = $("page-status"), listStatus = $("list-status");
 
@@ -75,44 +81,81 @@
 
   function worklogName(row) { return (row.issue_key || "worklog " + row.id) + " on " + fmt.day(row.started); }
 
+  /* A worklog on an invoice (draft or finalized) keeps its budget, rate and billable flag:
+     the API refuses changes (409 worklog_invoiced), so the page offers none, and says why. */
+  function invoiceOf(row) {
+    if (row.invoice) return row.invoice;
+    return row.invoice_id ? { id: row.invoice_id, number: null, status: "draft" } : null;
+  }
+
+  function lockReason(row) {
+    var invoice = invoiceOf(row);
+    if (!invoice) return "";
+    return invoice.number ? "On invoice " + invoice.number : "On a draft invoice";
+  }
+
+  function invoiceLink(row) {
+    var invoice = invoiceOf(row);
+    var link = h("a", {
+      href: "#invoice-" + invoice.id, class: "invoice-link", "data-invoice": invoice.id,
+      title: invoice.number
+        ? "Finalized: its worklogs keep the budget, rate and billable flag they were billed with."
+        : "A draft holds its worklogs: remove their line or delete the draft to change them.",
+    }, lockReason(row));
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      W360.page.go(W360.page.modules.invoices, { invoice_id: invoice.id });
+    });
+    return link;
+  }
+
   function rateCell(row) {
-    var edit = h("button", {
-      type: "button", class: "btn btn-link btn-compact rate-edit edit-only", "aria-expanded": "false",
-      "aria-controls": "rate-editor-" + row.id, "aria-label": "Set rate for " + worklogName(row),
-    }, "Set rate");
-    edit.addEventListener("click", function () { toggleRateEditor(row, edit); });
-    if (row.rate === null) {
+    var locked = !!invoiceOf(row);
+    var edit = null;
+    if (!locked) {
+      edit = h("button", {
+        type: "button", class: "btn btn-link btn-compact rate-edit edit-only", "aria-expanded": "false",
+        "aria-controls": "rate-editor-" + row.id, "aria-label": "Set rate for " + worklogName(row),
+      }, "Set rate");
+      edit.addEventListener("click", function () { toggleRateEditor(row, edit); });
+    }
+    if (row.rate === null && !fmt.moneyHidden()) { // hidden from this person: "Hidden" below
       return h("td", { class: "numeric" },
         h("span", { class: "lozenge lozenge-moved", title: "Set a rate on the client, the budget or in Settings" }, "No rate"),
-        h("span", { class: "cell-sub" }, edit));
+        edit ? h("span", { class: "cell-sub" }, edit) : null);
     }
     return h("td", { class: "numeric" },
       h("span", { class: "cell-main" }, fmt.money(row.rate, currencyOf(row))),
-      h("span", { class: "cell-sub" }, RATE_SOURCES[row.rate_source] || row.rate_source || ""),
-      h("span", { class: "cell-sub" }, edit));
+      h("span", { class: "cell-sub" }, locked ? "Billed at this rate" : (RATE_SOURCES[row.rate_source] || row.rate_source || "")),
+      edit ? h("span", { class: "cell-sub" }, edit) : null);
   }
 
   function budgetCell(row) {
     var parts = [];
     if (row.budget_id) parts.push(h("span", { class: "lozenge lozenge-inprogress" }, budgetName(row.budget_id)));
     else parts.push(h("span", { class: "lozenge" }, "Unassigned"));
-    if (row.invoice_id) parts.push(" ", h("span", { class: "lozenge lozenge-success" }, "Invoiced"));
+    if (invoiceOf(row)) parts.push(h("span", { class: "cell-sub lock-reason", id: "lock-" + row.id }, invoiceLink(row)));
+    if (row.deleted_in_jira) parts.push(h("span", { class: "cell-sub" }, "Deleted in Jira"));
     return h("td", null, parts);
   }
 
   function billableCell(row) {
+    var locked = !!invoiceOf(row);
     var input = h("input", {
-      type: "checkbox", checked: row.billable, "data-worklog": row.id,
-      "aria-label": "Billable: " + (row.issue_key || "worklog " + row.id) + " on " + fmt.day(row.started),
+      type: "checkbox", checked: row.billable, "data-worklog": row.id, disabled: locked,
+      "aria-describedby": locked ? "lock-" + row.id : null,
+      "aria-label": "Billable: " + worklogName(row),
     });
     input.addEventListener("change", function () { toggleBillable(row, input); });
-    return h("td", null, h("label", { class: "toggle" }, input, h("span", { class: "track", "aria-hidden": "true" }),
+    return h("td", null, h("label", { class: "toggle" + (locked ? " locked" : "") }, input, h("span", { class: "track", "aria-hidden": "true" }),
       h("span", { class: "toggle-text" }, row.billable ? "Yes" : "No")));
   }
 
   function renderRow(row) {
+    var locked = !!invoiceOf(row);
     var checkbox = h("input", {
-      type: "checkbox", class: "row-select", value: row.id, checked: state.selected.has(row.id),
+      type: "checkbox", class: "row-select", value: row.id, checked: !locked && state.selected.has(row.id),
+      disabled: locked, "aria-describedby": locked ? "lock-" + row.id : null,
       "aria-label": "Select " + (row.issue_key || "worklog " + row.id) + ", " + fmt.hours(row.hours) + " on " + fmt.day(row.started),
     });
     checkbox.addEventListener("change", function () {
@@ -120,7 +163,10 @@
       tr.setAttribute("aria-selected", checkbox.checked ? "true" : "false");
       updateSelection();
     });
-    var tr = h("tr", { "data-worklog": row.id, "aria-selected": state.selected.has(row.id) ? "true" : "false" },
+    var tr = h("tr", {
+      "data-worklog": row.id, "aria-selected": state.selected.has(row.id) ? "true" : "false",
+      class: locked ? "locked" : null,
+    },
       h("td", { class: "select" }, checkbox),
       h("td", null, fmt.day(row.started)),
       h("td", null,
@@ -134,24 +180,41 @@
     return tr;
   }
 
+  /* Only worklogs that can move count: one on an invoice has no checkbox to tick. */
+  function selectableBoxes() {
+    return Array.prototype.filter.call(document.querySelectorAll(".row-select"), function (b) { return !b.disabled; });
+  }
+
   function updateSelection() {
     var count = state.selected.size;
     $("selection-count").textContent = count + " selected";
     $("bulk-assign").disabled = count === 0;
     $("bulk-unassign").disabled = count === 0;
-    var boxes = document.querySelectorAll(".row-select");
-    var all = boxes.length > 0 && Array.prototype.every.call(boxes, function (b) { return b.checked; });
+    var boxes = selectableBoxes();
+    var all = boxes.length > 0 && boxes.every(function (b) { return b.checked; });
     $("select-all").checked = all;
     $("select-all").indeterminate = !all && count > 0;
+    $("select-all").disabled = boxes.length === 0;
   }
 
+  function plural(n, one, many) { return n.toLocaleString() + " " + (n === 1 ? one : many); }
+
+  /* The totals are the whole filter's (the API sums them), not the loaded rows'. */
   function renderSummary() {
-    var total = state.rows.reduce(function (sum, r) { return sum + Number(r.hours); }, 0);
-    $("worklogs-summary").textContent = "Showing " + state.rows.length + " worklog" + (state.rows.length === 1 ? "" : "s") +
-      " · " + fmt.hours(total.toFixed(2)) + (state.cursor ? " · more below" : "");
+    var totals = state.totals, shown = state.rows.length;
+    var text;
+    if (totals) {
+      text = plural(totals.worklogs, "worklog", "worklogs") + " · " + fmt.hours(totals.hours) + " in all · " +
+        fmt.hours(totals.billable_hours) + " billable";
+      if (shown < totals.worklogs) text += " · showing " + shown.toLocaleString() + ", Load more for the rest";
+    } else {
+      text = "Showing " + plural(shown, "worklog", "worklogs") +
+        (totals === false ? " · the totals could not be worked out just now: Apply filters to try again" : " · adding up the totals…");
+    }
+    $("worklogs-summary").textContent = text;
     var empty = $("worklogs-empty");
     ui.clear(empty);
-    if (state.rows.length === 0) {
+    if (state.pageReady && state.rows.length === 0) {
       empty.appendChild(h("div", { class: "empty" },
         h("h3", null, "No worklogs match"),
         h("p", null, "Try another period or person, or clear the filters. Time logged in Jira shows up here within a minute."),
@@ -160,19 +223,85 @@
     $("load-more").hidden = !state.cursor;
   }
 
+  /* --- sorting ------------------------------------------------------------------------------ */
+
+  function renderSortHeaders() {
+    document.querySelectorAll("#worklogs-table th[data-sort]").forEach(function (th) {
+      var key = th.getAttribute("data-sort"), active = key === state.sort;
+      th.setAttribute("aria-sort", active ? (state.order === "asc" ? "ascending" : "descending") : "none");
+      th.querySelector(".sort-arrow").textContent = active ? (state.order === "asc" ? "▲" : "▼") : "";
+    });
+  }
+
+  function sortBy(key) {
+    if (key === state.sort) state.order = state.order === "asc" ? "desc" : "asc";
+    else { state.sort = key; state.order = FIRST_ORDER[key]; }
+    renderSortHeaders();
+    state.selected.clear();
+    return load(false);
+  }
+
+  function rowElement(id) {
+    return document.querySelector("#worklogs-body tr[data-worklog='" + id + "']");
+  }
+
+  /* The totals are asked on their own (the whole filter, however many pages): the list shows
+     as soon as its first page is there. Only the answer for the latest filters counts. */
+  function loadTotals() {
+    var asked = state.totalsAsked = (state.totalsAsked || 0) + 1;
+    state.totals = null;
+    renderSummary();
+    return api.get("/api/worklogs/totals", state.query).then(function (totals) {
+      if (asked !== state.totalsAsked) return;
+      state.totals = totals;
+      renderSummary();
+    }).catch(function () {
+      if (asked !== state.totalsAsked) return;
+      state.totals = false;  // say so in the summary; the list itself is fine
+      renderSummary();
+    });
+  }
+
   function load(append) {
-    var query = Object.assign({}, state.query, { limit: 100 });
+    var query = Object.assign({}, state.query, { limit: 100, sort: state.sort, order: state.order });
     if (append) query.cursor = state.cursor;
-    else ui.loading(listStatus, "Loading worklogs…");
-    return api.get("/api/worklogs", query).then(function (page) {
+    else {
+      ui.loading(listStatus, "Loading worklogs…");
+      state.pageReady = false;
+      // The rows on screen are the old answer until the new one arrives: say so, so nothing
+      // (a person or a test) picks rows from a list that is about to go.
+      $("worklogs-body").setAttribute("aria-busy", "true");
+    }
+    var totals = append ? null : loadTotals();
+    // Only the answer to the latest question shows: sorting twice quickly, or filtering
+    // while a page is on its way, must not leave an older order on screen.
+    var asked = state.listAsked = (state.listAsked || 0) + 1;
+    var page = api.get("/api/worklogs", query).then(function (page) {
+      if (asked !== state.listAsked) return;
       ui.clear(listStatus);
       var body = $("worklogs-body");
       if (!append) { ui.clear(body); state.rows = []; }
-      page.items.forEach(function (row) { state.rows.push(row); body.appendChild(renderRow(row)); });
+      page.items.forEach(function (row) {
+        if (rowElement(row.id)) return;  // already shown: pinned at the top after Log time
+        state.rows.push(row);
+        body.appendChild(renderRow(row));
+      });
+      if (!append) {
+        body.removeAttribute("aria-busy");
+        // Rows ticked in the old list while this one was on its way are not on screen: they
+        // must not be assigned unseen.
+        state.selected.forEach(function (id) { if (!rowElement(id)) state.selected.delete(id); });
+      }
       state.cursor = page.next_cursor;
+      state.pageReady = true;
       renderSummary();
       updateSelection();
-    }).catch(function (error) { ui.showError(listStatus, error, "Worklogs could not be loaded"); });
+    }).catch(function (error) {
+      if (asked !== state.listAsked) return;
+      $("worklogs-body").removeAttribute("aria-busy");
+      ui.showError(listStatus, error, "Worklogs could not be loaded");
+    });
+    return Promise.all([page, totals]);
   }
 
   function search() {
@@ -193,10 +322,33 @@
       row.billable = updated.billable;
       input.parentNode.querySelector(".toggle-text").textContent = updated.billable ? "Yes" : "No";
       ui.showSuccess(pageStatus, "Saved", (row.issue_key || "The worklog") + " is " + (updated.billable ? "billable" : "not billable") + " now.");
+      loadTotals();
     }).catch(function (error) {
       input.checked = !wanted;
+      if (error.code === "worklog_invoiced") {
+        // Invoiced since the list was read: say so, and show the row as it is now.
+        var box = ui.message(pageStatus, "error", "The billable flag was not changed", error.message);
+        box.setAttribute("data-error-code", error.code);
+        refreshRow(row);
+        return;
+      }
       ui.showError(pageStatus, error, "The billable flag was not changed");
-    }).finally(function () { input.disabled = false; });
+    }).finally(function () { input.disabled = !!invoiceOf(row); });
+  }
+
+  /* One row read again (its issue on its day holds it), replaced where it is. */
+  function refreshRow(row) {
+    var day = String(row.started).slice(0, 10);  // the work day, in the worklog's own offset
+    return api.get("/api/worklogs", { issue_key: row.issue_key, from: day, to: day, limit: 500 }).then(function (page) {
+      var fresh = page.items.filter(function (w) { return w.id === row.id; })[0];
+      var old = rowElement(row.id);
+      if (!fresh || !old) return;
+      var index = state.rows.findIndex(function (r) { return r.id === row.id; });
+      if (index >= 0) state.rows[index] = fresh;
+      closeRateEditor(row);
+      old.replaceWith(renderRow(fresh));
+      updateSelection();
+    }).catch(function () { /* the message above already says what happened */ });
   }
 
   /* --- a worklog's own hourly rate ------------------------------------------------------------ */
@@ -276,9 +428,10 @@
         ui.showSuccess(pageStatus, rate === null ? "Rate override cleared" : "Rate saved", billsAt(updated));
       }).catch(function (error) {
         if (error.code === "worklog_invoiced") {
-          var box = ui.message(status, "error", "This worklog's rate is locked", error.message,
-            h("p", { class: "next-step" }, "A worklog on an invoice keeps the rate it is billed at. For a draft, remove its line or delete the draft on the Invoices page, then set the rate; a finalized invoice never changes."));
+          // Invoiced since the list was read: the row shows its invoice now, without Set rate.
+          var box = ui.message(pageStatus, "error", "This worklog's rate is locked", error.message);
           box.setAttribute("data-error-code", error.code);
+          refreshRow(row);
           return;
         }
         ui.showError(status, error, "The rate was not saved");
@@ -304,7 +457,6 @@
         state.selected.clear();
         return load(false).then(function () {
           ui.showSuccess(pageStatus, budgetId ? "Assigned" : "Unassigned", text);
-          ui.flag("success", budgetId ? "Worklogs assigned" : "Worklogs unassigned", text);
         });
       }).catch(function (error) { ui.showError(pageStatus, error, "The worklogs were not changed"); });
     });
@@ -350,12 +502,35 @@
   /* Jira tells the app about the new worklog by webhook; look for it for a little while. */
   function waitForMirror(worklogId, dateText, attemptsLeft) {
     return api.get("/api/worklogs", { from: dateText, to: dateText, limit: 500 }).then(function (page) {
-      if (page.items.some(function (w) { return w.id === String(worklogId); })) return true;
-      if (attemptsLeft <= 0) return false;
+      var found = page.items.filter(function (w) { return w.id === String(worklogId); })[0];
+      if (found) return found;
+      if (attemptsLeft <= 0) return null;
       return new Promise(function (resolve) { setTimeout(resolve, 500); }).then(function () {
         return waitForMirror(worklogId, dateText, attemptsLeft - 1);
       });
     });
+  }
+
+  /* The worklog just logged, highlighted where the list has it; if this page of the list
+     does not (another sort, a filter, further down), pinned at the top so it is in view. */
+  function showJustLogged(item) {
+    document.querySelectorAll("#worklogs-body tr.just-logged").forEach(function (old) { old.classList.remove("just-logged"); });
+    var body = $("worklogs-body"), tr = rowElement(item.id), where = "It is highlighted in the list.";
+    if (!tr) {
+      tr = renderRow(item);
+      body.insertBefore(tr, body.firstChild);
+      state.rows.unshift(item);
+      renderSummary();
+      updateSelection();
+      where = "It is pinned at the top of the list (with these filters or this sort it would be further down).";
+    }
+    tr.classList.add("just-logged");
+    var issueCell = tr.children[2];
+    if (!issueCell.querySelector(".just-logged-note")) {
+      issueCell.appendChild(h("span", { class: "lozenge lozenge-success just-logged-note" }, "Just logged"));
+    }
+    tr.scrollIntoView({ block: "nearest" });
+    return where;
   }
 
   function logTime(event) {
@@ -386,9 +561,10 @@
         form.comment.value = "";
         return waitForMirror(created.id, day, 20).then(function (found) {
           if (found) {
-            ui.showSuccess(status, "Time logged", "Logged " + spent + " on " + issueKey + " (" + fmt.day(day) + "). It is in the list now.");
-            ui.flag("success", "Time logged", spent + " on " + issueKey);
-            return load(false);
+            return load(false).then(function () {
+              var where = showJustLogged(found);
+              ui.showSuccess(status, "Time logged", "Logged " + spent + " on " + issueKey + " (" + fmt.day(day) + "). " + where);
+            });
           }
           ui.message(status, "info", "Logged in Jira", "Logged " + spent + " on " + issueKey +
             ". Jira has it; Worklog360 shows it here within a minute. Press Apply filters to refresh.");
@@ -420,13 +596,22 @@
   ["f-from", "f-to"].forEach(function (id) { $(id).addEventListener("change", function () { $("f-period").value = "custom"; }); });
   $("select-all").addEventListener("change", function () {
     var on = $("select-all").checked;
-    document.querySelectorAll(".row-select").forEach(function (box) {
+    selectableBoxes().forEach(function (box) {
       box.checked = on;
       box.closest("tr").setAttribute("aria-selected", on ? "true" : "false");
       if (on) state.selected.add(box.value); else state.selected.delete(box.value);
     });
     updateSelection();
   });
+  document.querySelectorAll("#worklogs-table th[data-sort] button").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var key = button.closest("th").getAttribute("data-sort");
+      // Not ui.busy: it would put back the label as plain text, without its arrow.
+      button.disabled = true;
+      sortBy(key).finally(function () { button.disabled = false; });
+    });
+  });
+  renderSortHeaders();
   $("bulk-assign").addEventListener("click", function () { assign($("bulk-budget").value); });
   $("bulk-unassign").addEventListener("click", function () { assign(null); });
   $("load-more").addEventListener("click", function () { ui.busy($("load-more"), "Loading…", function () { return load(true); }); });

@@ -8,7 +8,7 @@ import psycopg
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from app import migrations
 from app.models import Base
@@ -63,3 +63,74 @@ def test_processes_starting_at_once_migrate_one_after_another() -> None:
         )
     finally:
         _drop_postgres_database(name)
+
+
+def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
+    engine = create_engine(_sync_url(url))
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+def test_the_forge_migration_keeps_every_connect_sites_data(empty_database_url: str) -> None:
+    """0014 rebuilds `tenants` on SQLite (NOT NULL cannot be dropped there): the sites, and
+    everything that hangs off them by foreign key, must come through untouched."""
+    migrations.upgrade(empty_database_url, "0013")
+    migrations.downgrade(empty_database_url, "0013")  # from head, if an earlier test left it
+    assert _rows(empty_database_url, "SELECT version_num FROM alembic_version") == [("0013",)]
+    engine = create_engine(_sync_url(empty_database_url))
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO tenants (id, client_key, shared_secret_encrypted, base_url,"
+                    " product_type, installed, enabled, install_event_iat, enable_event_iat,"
+                    " installed_at, created_at, updated_at) VALUES (7, 'site-a', 'v1.x',"
+                    " 'https://a.atlassian.net', 'jira', true, true, 5, 5,"
+                    " '2026-11-01 00:00:00+00', '2026-11-01 00:00:00+00',"
+                    " '2026-11-01 00:00:00+00')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO clients (id, tenant_id, name, name_key, currency, created_at,"
+                    " updated_at) VALUES (3, 7, 'Acme', 'acme', 'USD',"
+                    " '2026-11-01 00:00:00+00', '2026-11-01 00:00:00+00')"
+                )
+            )
+    finally:
+        engine.dispose()
+
+    migrations.upgrade(empty_database_url)
+
+    assert _rows(
+        empty_database_url,
+        "SELECT id, client_key, base_url, installed, cloud_id FROM tenants",
+    ) == [(7, "site-a", "https://a.atlassian.net", True, None)]
+    assert _rows(empty_database_url, "SELECT id, tenant_id, name FROM clients") == [(3, 7, "Acme")]
+    engine = create_engine(_sync_url(empty_database_url))
+    try:
+        with engine.begin() as conn:
+            # A site known only through Forge: no clientKey, secret or URL.
+            conn.execute(
+                text(
+                    "INSERT INTO tenants (id, cloud_id, product_type, installed, enabled,"
+                    " install_event_iat, enable_event_iat, created_at, updated_at) VALUES"
+                    " (8, 'cloud-b', 'jira', false, false, 0, 0, '2026-11-02 00:00:00+00',"
+                    " '2026-11-02 00:00:00+00')"
+                )
+            )
+        # The foreign keys still hold, and still cascade.
+        with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.execute(text("PRAGMA foreign_keys=ON"))
+            conn.execute(text("DELETE FROM tenants WHERE id = 7"))
+    finally:
+        engine.dispose()
+    assert _rows(empty_database_url, "SELECT id FROM clients") == []
+    assert _rows(empty_database_url, "SELECT id, cloud_id FROM tenants") == [(8, "cloud-b")]
+    migrations.downgrade(empty_database_url, "0013")
+    assert _rows(empty_database_url, "SELECT id FROM tenants") == []
+    migrations.upgrade(empty_database_url)

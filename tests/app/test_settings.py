@@ -115,3 +115,73 @@ def test_cli_reports_a_configuration_error_instead_of_a_traceback(
     assert main(["migrate"]) == 2
     err = capsys.readouterr().err
     assert "configuration error" in err and "https" in err
+
+
+# --- the Forge door ----------------------------------------------------------------------------
+
+
+def test_the_forge_door_is_closed_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("W360_FORGE_APP_ID", "W360_FORGE_JWKS_URL", "W360_FORGE_IC_JWKS_URL_TEMPLATE"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert not settings.forge.enabled
+    assert settings.forge.effective_app_id is None
+    assert (
+        settings.forge.jwks_url == "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json"
+    )
+    assert settings.forge.ic_jwks_url_template is None
+
+
+def test_forge_variables_are_read_and_the_app_id_normalised(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("W360_FORGE_APP_ID", "8DB33809-1f32-48bb-8c52-5877dab48107")
+    monkeypatch.setenv("W360_FORGE_JWKS_URL", "https://keys.example.com/jwks.json")
+    monkeypatch.setenv(
+        "W360_FORGE_IC_JWKS_URL_TEMPLATE", "https://keys.{IC_LABEL}.example.com/jwks.json"
+    )
+    settings = load_settings()
+    assert settings.forge.enabled
+    assert (
+        settings.forge.effective_app_id
+        == "ari:cloud:ecosystem::app/8db33809-1f32-48bb-8c52-5877dab48107"
+    )
+    assert settings.forge.jwks_url == "https://keys.example.com/jwks.json"
+    assert settings.forge.ic_jwks_url_template == "https://keys.{IC_LABEL}.example.com/jwks.json"
+
+
+def test_an_empty_forge_app_id_leaves_the_door_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("W360_FORGE_APP_ID", "  ")
+    assert not load_settings().forge.enabled
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("W360_FORGE_APP_ID", "my-forge-app", "W360_FORGE_APP_ID must be the Forge app's id"),
+        ("W360_FORGE_JWKS_URL", "forge-keys.json", "W360_FORGE_JWKS_URL must be an absolute URL"),
+        (
+            "W360_FORGE_IC_JWKS_URL_TEMPLATE",
+            "https://keys.example.com/jwks.json",
+            "must contain {IC_LABEL}",
+        ),
+    ],
+)
+def test_a_wrong_forge_setting_stops_the_app_naming_it(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError, match=message.replace("{", r"\{").replace("}", r"\}")):
+        load_settings()
+
+
+def test_production_wants_forge_keys_over_https() -> None:
+    settings = Settings(
+        env="production",
+        base_url="https://w360.example.com",
+        secret_key="k" * 40,
+        connect_allowed_jira_hosts=("*.atlassian.net",),
+        forge={"jwks_url": "http://keys.example.com/jwks.json"},
+    )
+    with pytest.raises(SettingsError, match="W360_FORGE_JWKS_URL must use https in production"):
+        settings.check()

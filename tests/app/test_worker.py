@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from app import cli, migrations
+from app import cli
 from app.db import conninfo
 from app.job_queue import (
     PERIODIC_TASK,
@@ -24,18 +24,13 @@ from app.job_queue import (
 from app.jobs import CATALOG
 from app.settings import Settings, SettingsError
 from app.worklogs import jobs as worklog_jobs
-from tests.conftest import _create_postgres_database, _drop_postgres_database
+from tests.conftest import own_postgres_database
 from tests.support.world import World, jira_world
 
 
 @pytest.fixture(scope="module")
 def queue_database_url() -> Iterator[str]:
-    name, url = _create_postgres_database()
-    try:
-        migrations.upgrade(url)
-        yield url
-    finally:
-        _drop_postgres_database(name)
+    yield from own_postgres_database()
 
 
 @pytest.fixture
@@ -132,8 +127,11 @@ async def test_every_periodic_job_is_scheduled_by_the_workers(world: World) -> N
     assert set(CATALOG.periodic) == {
         "reconcile-all",
         "resolve-issues-all",
+        "refresh-worklogs-all",
         "quickbooks-changes-all",
         "quickbooks-keep-alive",
+        "purge-uninstalled-sites",
+        "report-personal-data",
     }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,3 +94,42 @@ def screenshot(page: playwright_sync.Page, name: str) -> Path:
     path = ARTIFACTS / f"{re.sub(r'[^a-z0-9-]+', '-', name.lower())}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+class ServedPdfs:
+    """The answers of the app's invoice-PDF links, as the browser received them: the tab
+    that opens one may show it or download it (headless Chromium has no PDF viewer), so the
+    test reads what the server sent rather than the tab."""
+
+    def __init__(self) -> None:
+        self.answers: list[tuple[int, dict[str, str], bytes]] = []
+
+    def handle(self, route: playwright_sync.Route) -> None:
+        response = route.fetch()
+        self.answers.append((response.status, response.headers, response.body()))
+        route.fulfill(response=response)
+
+    def first(
+        self, page: playwright_sync.Page, timeout_s: float = 15.0
+    ) -> tuple[int, dict[str, str], bytes]:
+        """The first answer, once the browser has it (Playwright runs the route handler
+        while it waits, so this polls on the condition until a deadline)."""
+        deadline = time.monotonic() + timeout_s
+        while not self.answers:
+            assert time.monotonic() < deadline, "the PDF link was never opened"
+            page.wait_for_timeout(50)
+        return self.answers[0]
+
+
+def serve_pdfs(page: playwright_sync.Page) -> ServedPdfs:
+    served = ServedPdfs()
+    page.context.route(re.compile(r".*/quickbooks/invoice-pdf\?link=.*"), served.handle)
+    return served
+
+
+def pdf_text(body: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)

@@ -19,7 +19,7 @@ from playwright.sync_api import FrameLocator, Page, Route, expect
 
 from app.billing import invoices as invoices_service
 from app.demo import Demo, DemoInBackground
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import pdf_text, screenshot, serve_pdfs
 from tests.browser.test_pages import open_app_page
 
 
@@ -41,8 +41,8 @@ def connect_quickbooks(page: Page, demo: Demo) -> FrameLocator:
         button.click()
     popup = opened.value
     expect(app.locator("#qbo-status")).to_contain_text("QuickBooks is connected", timeout=20_000)
-    if not popup.is_closed():
-        popup.close()
+    if not popup.is_closed():  # it closes by itself once connected
+        popup.wait_for_event("close", timeout=20_000)
     return app
 
 
@@ -116,6 +116,7 @@ def test_the_guide_end_to_end(page: Page, demo: Demo, demo_runner: DemoInBackgro
     app.get_by_label("Project").select_option("OPS")
     app.get_by_label("Unassigned only").check()
     app.get_by_role("button", name="Apply filters").click()
+    expect(app.locator("#worklogs-body")).not_to_have_attribute("aria-busy", "true")
     rows = app.locator("#worklogs-body tr")
     expect(rows.first).to_be_visible()
     rows.nth(0).locator(".row-select").check()
@@ -144,9 +145,9 @@ def test_the_guide_end_to_end(page: Page, demo: Demo, demo_runner: DemoInBackgro
     expect(app.locator("#lines-table thead")).to_contain_text("Billed hours")
 
     # 5. Review: edit a line, add a line, set the due date and notes.
-    app.get_by_label("Billed hours of line 1").fill("3.00")
-    app.get_by_label("Rate of line 1").fill("150.00")
-    app.get_by_label("Billed hours of line 1").press("Enter")
+    app.get_by_label("Billed hours of line 1", exact=True).fill("3.00")
+    app.get_by_label("Rate of line 1", exact=True).fill("150.00")
+    app.get_by_label("Billed hours of line 1", exact=True).press("Enter")
     expect(app.locator("#lines-status")).to_contain_text("Line 1 saved")
     expect(lines.first.locator("[data-amount]")).to_have_text("$450.00")
     app.get_by_label("New line").fill("Project management")
@@ -172,7 +173,7 @@ def test_the_guide_end_to_end(page: Page, demo: Demo, demo_runner: DemoInBackgro
     expect(app.locator("#detail-title")).to_contain_text("Invoice ")
     number = app.locator("#detail-title").inner_text().removeprefix("Invoice ")
     expect(app.locator("#detail-badges [data-status=finalized]")).to_be_visible()
-    expect(app.get_by_label("Billed hours of line 1")).to_have_count(0)  # locked
+    expect(app.get_by_label("Billed hours of line 1", exact=True)).to_have_count(0)  # locked
     invoice_id = next(
         i["id"]
         for i in api(demo_runner, "GET", "/api/invoices?status=finalized")["items"]
@@ -186,6 +187,22 @@ def test_the_guide_end_to_end(page: Page, demo: Demo, demo_runner: DemoInBackgro
     expect(app.locator("#qbo-doc-number")).to_have_text(number)
     expect(app.locator("#qbo-balance")).to_have_text(total)
     screenshot(page, "guide-7-synced")
+
+    # The invoice as the customer sees it: QuickBooks' PDF in a tab of its own (from a
+    # single-use link), and the invoice in QuickBooks' web app.
+    served = serve_pdfs(page)
+    with page.expect_popup() as opened:
+        app.get_by_role("button", name="Download PDF").click()
+    tab = opened.value
+    status, headers, body = served.first(page)
+    assert status == 200 and headers["content-type"] == "application/pdf"
+    assert f"INVOICE {number}" in pdf_text(body) and "Bill to Acme Corporation" in pdf_text(body)
+    tab.close()
+    opener = app.get_by_role("link", name="Open in QuickBooks")
+    expect(opener).to_have_attribute("target", "_blank")
+    expect(opener).to_have_attribute(
+        "href", re.compile(r"^https://app\.sandbox\.qbo\.intuit\.com/app/invoice\?txnId=\d+$")
+    )
 
     # 8. A payment recorded in QuickBooks: Refresh status shows Partially paid…
     qbo_invoice = api(demo_runner, "GET", f"/api/invoices/{invoice_id}")["quickbooks"]
@@ -264,13 +281,17 @@ def test_customer_search_finds_apostrophes_and_shows_inactive_customers(
     combobox.press("Enter")
     expect(app.locator("#qbo-link-status")).to_contain_text("inactive in QuickBooks")
 
-    # Acme's customer is taken: the API's 409 and what to do.
+    # Acme's customer is taken: marked in the list, and what to do (the API refuses it too).
     link_client(demo_runner, "Acme Corporation", "Acme Corporation")
-    combobox.fill("Acme")
-    app.get_by_role("option", name="Acme Corporation").click()
-    app.get_by_role("button", name="Link customer").click()
-    taken = app.locator("#qbo-link-status [data-error-code=customer_already_linked]")
-    expect(taken).to_contain_text("already linked to the client 'Acme Corporation'")
+    combobox.fill("Acme Corp")
+    taken = app.locator("#qbo-customer-options [role=option]", has_text="Acme Corporation")
+    expect(taken).to_contain_text("Linked to Acme Corporation")
+    taken.click(force=True)  # a click reaches it: it says why it cannot be chosen
+    expect(app.locator("#qbo-link-status [data-refused-customer]")).to_contain_text(
+        "Acme Corporation is linked to Acme Corporation, and a QuickBooks customer is linked "
+        "to one client only."
+    )
+    expect(app.get_by_role("button", name="Link customer")).to_be_disabled()
     screenshot(page, "clients-quickbooks-customer-taken")
 
     combobox.fill("Globex")
@@ -315,7 +336,7 @@ def test_a_late_search_answer_keeps_the_option_chosen_with_the_keyboard(
         assert held, "the typed search never reached the network"
         held.pop().continue_()
         # The typed search's answer replaces the list: Globex only, still the active one.
-        expect(app.get_by_role("option")).to_have_count(1)
+        expect(app.locator("#qbo-customer-options [role=option]")).to_have_count(1)
         expect(globex).to_have_class(re.compile(r"\bactive\b"))
         combobox.press("Enter")
         expect(combobox).to_have_value("Globex Ltd")
@@ -421,7 +442,7 @@ def test_an_expired_connection_says_reconnect_and_reconnecting_mends_it(
     )
     screenshot(page, "settings-quickbooks-expired")
     with page.expect_popup():
-        app.get_by_role("button", name="Reconnect QuickBooks").click()
+        app.get_by_role("button", name="Reconnect QuickBooks", exact=True).click()
     expect(app.locator("#qbo-status")).to_contain_text("QuickBooks is connected", timeout=20_000)
     expect(app.locator("[data-connection-state=connected]")).to_be_visible()
 

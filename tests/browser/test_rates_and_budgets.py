@@ -10,12 +10,13 @@ removes again."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from playwright.sync_api import FrameLocator, Locator, Page, expect
 
 from app.demo import Demo, DemoInBackground
+from app.timeutil import human_day
 from tests.browser.conftest import screenshot
 from tests.browser.test_guide import api
 from tests.browser.test_invoiced_work import invoice_work, log_work
@@ -27,7 +28,13 @@ def days_from_today(days: int) -> str:
 
 
 def make_budget(runner: DemoInBackground, client: str, project_key: str) -> dict[str, Any]:
-    """A client at €100 an hour and a budget of its own at €120, with no work logged."""
+    """A client at €100 an hour and a budget of its own at €120 over a new Jira project,
+    with no work logged."""
+
+    async def in_jira() -> None:
+        runner.demo.site.add_project(project_key, f"{client} work")
+
+    runner.call(in_jira())
     client_id = api(
         runner,
         "POST",
@@ -150,11 +157,13 @@ def test_rate_changes_refused_by_the_api_are_shown_where_they_were_typed(
     add_rate_change(section, 2, day, "140")
     section.get_by_role("button", name="Save rate changes").click()
     duplicate = status.locator("[role=alert][data-error-code=duplicate_rate]")
-    expect(duplicate).to_contain_text(f"Two rates start on {day}: one rate per day.")
+    expect(duplicate).to_contain_text(
+        f"Two rates start on {human_day(date.fromisoformat(day))}: one rate per day."
+    )
     expect(duplicate).to_contain_text(
         "Check Rate change 1: effective from; Rate change 2: effective from."
     )
-    expect(duplicate).to_contain_text("Correct the value and try again.")
+    expect(duplicate).to_contain_text("Change one of the dates, or remove one of the two.")
     date_1 = section.get_by_label("Rate change 1: effective from")
     date_2 = section.get_by_label("Rate change 2: effective from")
     expect(date_1).to_have_attribute("aria-invalid", "true")
@@ -169,8 +178,7 @@ def test_rate_changes_refused_by_the_api_are_shown_where_they_were_typed(
     rate_2.fill("-5")
     rate_2.press("Enter")
     invalid = status.locator("[role=alert][data-error-code=invalid_request]")
-    expect(invalid).to_contain_text("1.hourly_rate")
-    expect(invalid).to_contain_text("greater than or equal to 0")
+    expect(invalid).to_contain_text("Hourly rate in row 2: enter 0 or more.")
     expect(invalid).to_contain_text("Check Rate change 2: rate an hour in EUR.")
     expect(rate_2).to_have_attribute("aria-invalid", "true")
     expect(rate_2).to_be_focused()

@@ -23,6 +23,7 @@ from connect.jira import (
     JiraAuthenticationError,
     JiraBadRequestError,
     JiraClient,
+    JiraCredentialsUnavailableError,
     JiraNotFoundError,
     JiraRateLimitedError,
     JiraServerError,
@@ -457,6 +458,21 @@ async def test_paginate_walks_start_at_pages(site: Site, connect_to: ClientFacto
     assert site.calls.count("GET", "/rest/api/3/issue/{issueIdOrKey}/worklog") == 3
 
 
+async def test_projects_lists_every_page_or_only_the_keys_jira_has(
+    site: Site, connect_to: ClientFactory
+) -> None:
+    existing = {p.key for p in site.projects.values()}
+    for n in range(120):
+        site.add_project(f"PR{n:03d}", f"Project {n}")
+    jira = connect_to(site)
+    every = await jira.projects()
+    assert [p["key"] for p in every] == sorted(existing | {f"PR{n:03d}" for n in range(120)})
+    assert site.calls.count("GET", "/rest/api/3/project/search") == 3  # 50 a page
+    asked = ["PR007", "NOPE", "PR007", *[f"PR{n:03d}" for n in range(60, 110)]]
+    found = await jira.projects(asked)
+    assert sorted(p["key"] for p in found) == ["PR007", *[f"PR{n:03d}" for n in range(60, 110)]]
+
+
 # --- permissions, groups, writing worklogs ---------------------------------------------------
 
 
@@ -485,3 +501,94 @@ async def test_add_worklog_sends_started_with_its_offset_and_an_adf_comment(
         await connect_to(site).add_worklog(
             "ACME-1", started=datetime(2026, 11, 3, 9), time_spent_seconds=60
         )
+
+
+# --- bearer tokens through Atlassian's API gateway -------------------------------------------
+
+
+class TokenShelf:
+    """A `BearerTokens` source: the freshest first; a refused one is taken off the shelf."""
+
+    def __init__(self, *tokens: str) -> None:
+        self.tokens = list(tokens)
+        self.refused_tokens: list[str] = []
+        self.asked = 0
+
+    async def token(self) -> str:
+        self.asked += 1
+        if not self.tokens:
+            raise JiraCredentialsUnavailableError("no token")
+        return self.tokens[0]
+
+    async def refused(self, token: str) -> bool:
+        self.refused_tokens.append(token)
+        if token in self.tokens:
+            self.tokens.remove(token)
+        return bool(self.tokens)
+
+
+def forge_token(sandbox: JiraSandbox, site: Site) -> str:
+    app = next(iter(sandbox.forge.apps.values()), None) or sandbox.forge.register_app(
+        "https://w360.example"
+    )
+    installation = sandbox.forge.installation(site, app) or sandbox.forge.new_installation(
+        site, app
+    )
+    return sandbox.forge.system_token(installation)
+
+
+def through_gateway(
+    http: httpx.AsyncClient, site: Site, tokens: TokenShelf, sleeps: SleepRecorder
+) -> SiteJiraClient:
+    client = JiraClient(http, app_key=APP_KEY, sleep=sleeps, random=lambda: 0.5)
+    return client.with_bearer(site.api_base_url, f"forge:{site.cloud_id}", tokens)
+
+
+async def test_bearer_calls_page_through_the_gateway_not_the_site_url_jira_names(
+    sandbox: JiraSandbox, http: httpx.AsyncClient, sleeps: SleepRecorder
+) -> None:
+    site = sandbox.add_site("https://jira.example.com/jira")
+    ids = seed(site, 1500)
+    jira = through_gateway(http, site, TokenShelf(forge_token(sandbox, site)), sleeps)
+
+    pages = [page async for page in jira.worklog_changes_since(0)]
+
+    assert pages[0].next_page is not None and pages[0].next_page.startswith(site.base_url)
+    assert [i for p in pages for i in p.worklog_ids] == [int(i) for i in ids]
+    # Both pages were asked of api.atlassian.com, never of the site URL Jira's nextPage names.
+    assert site.gateway_calls.count("GET", "/rest/api/3/worklog/updated") == 2
+    assert site.calls.count("GET", "/rest/api/3/worklog/updated") == 2
+    info = await jira.server_info()
+    assert info["baseUrl"] == "https://jira.example.com/jira"
+
+
+async def test_a_refused_token_is_handed_back_and_the_call_made_again_with_the_next(
+    sandbox: JiraSandbox, site: Site, http: httpx.AsyncClient, sleeps: SleepRecorder
+) -> None:
+    ids = seed(site, 1)
+    good = forge_token(sandbox, site)
+    tokens = TokenShelf("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.stale", good)
+    jira = through_gateway(http, site, tokens, sleeps)
+
+    [worklog] = await jira.worklogs_by_ids(ids)  # a POST: refused, so never processed
+
+    assert worklog["id"] == ids[0]
+    assert tokens.refused_tokens == ["eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.stale"]
+    assert sleeps.delays == []  # no waiting: the next token goes at once
+
+
+async def test_with_no_token_left_the_call_fails_as_credentials_unavailable(
+    sandbox: JiraSandbox, site: Site, http: httpx.AsyncClient, sleeps: SleepRecorder
+) -> None:
+    seed(site, 1)
+    token = forge_token(sandbox, site)
+    tokens = TokenShelf(token)
+    jira = through_gateway(http, site, tokens, sleeps)
+    await sandbox.forge.uninstall(site, next(iter(sandbox.forge.apps.values())))
+
+    with pytest.raises(JiraAuthenticationError) as refused:
+        await jira.myself()
+    assert tokens.refused_tokens == [token]
+    assert token not in str(refused.value)
+    with pytest.raises(JiraCredentialsUnavailableError):
+        await jira.myself()

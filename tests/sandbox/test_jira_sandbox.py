@@ -859,6 +859,79 @@ async def test_permissions_groups_and_users(site: Site, jira_http: httpx.AsyncCl
     assert_jira_error(unknown, 404)
 
 
+async def test_project_search_pages_filters_by_keys_and_query_like_jira(
+    site: Site, jira_http: httpx.AsyncClient
+) -> None:
+    installation = installed(site)
+    for key, name in (("WEB", "Website"), ("APP", "Mobile app"), ("OPS", "Operations")):
+        site.add_project(key, name)
+    for n in range(1, 8):
+        site.add_project(f"P{n}", f"Project {n}")
+
+    first = (
+        await get(jira_http, site, installation, "/rest/api/3/project/search?maxResults=4")
+    ).json()
+    assert (first["startAt"], first["maxResults"], first["total"], first["isLast"]) == (
+        0,
+        4,
+        10,
+        False,
+    )
+    assert [p["key"] for p in first["values"]] == ["APP", "OPS", "P1", "P2"]
+    assert first["values"][0] == {
+        "self": f"{SITE_URL}/rest/api/3/project/{site.project('APP').id}",
+        "id": site.project("APP").id,
+        "key": "APP",
+        "name": "Mobile app",
+        "projectTypeKey": "software",
+        "simplified": False,
+    }
+    assert first["nextPage"] == f"{SITE_URL}/rest/api/3/project/search?startAt=4&maxResults=4"
+    last = (await get(jira_http, site, installation, "/rest/api/3/project/search?startAt=8")).json()
+    assert [p["key"] for p in last["values"]] == ["P7", "WEB"]
+    assert last["isLast"] is True and "nextPage" not in last
+
+    # keys: the ones Jira has, the rest simply absent (no error).
+    by_keys = (
+        await get(
+            jira_http, site, installation, "/rest/api/3/project/search?keys=WEB&keys=NOPE&keys=ops"
+        )
+    ).json()
+    assert [p["key"] for p in by_keys["values"]] == ["OPS", "WEB"]
+    assert by_keys["total"] == 2
+    too_many = "&".join(f"keys=K{n}" for n in range(51))
+    refused = await get(jira_http, site, installation, f"/rest/api/3/project/search?{too_many}")
+    assert_jira_error(refused, 400)
+
+    # query: part of a key or a name, any case; orderBy name, descending.
+    found = (
+        await get(
+            jira_http, site, installation, "/rest/api/3/project/search?query=APP&orderBy=-name"
+        )
+    ).json()
+    assert [p["key"] for p in found["values"]] == ["APP"]
+    by_name = (
+        await get(jira_http, site, installation, "/rest/api/3/project/search?query=o&orderBy=-name")
+    ).json()
+    names = [p["name"] for p in by_name["values"]]
+    assert names[:2] == ["Project 7", "Project 6"] and names[-2:] == ["Operations", "Mobile app"]
+    bad_order = await get(
+        jira_http, site, installation, "/rest/api/3/project/search?orderBy=owner2"
+    )
+    assert_jira_error(bad_order, 400)
+
+    one = await get(jira_http, site, installation, "/rest/api/3/project/web")
+    assert one.status_code == 200 and one.json()["key"] == "WEB"
+    missing = await get(jira_http, site, installation, "/rest/api/3/project/NOPE")
+    assert assert_jira_error(missing, 404)["errorMessages"] == [
+        "No project could be found with key 'NOPE'."
+    ]
+    assert site.calls.count("GET", "/rest/api/3/project/search") == 7
+    # Signed as the app like every other route.
+    unsigned = await jira_http.get(f"{SITE_URL}/rest/api/3/project/search")
+    assert_jira_error(unsigned, 401)
+
+
 # --- faults and call counts ------------------------------------------------------------------
 
 

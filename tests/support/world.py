@@ -22,9 +22,10 @@ import httpx
 from fastapi import FastAPI
 
 from app.runtime import Runtime
-from app.settings import QuickBooksSettings
-from app.worklogs.jobs import resolve_pending_issues
-from sandbox.jira import Installation, JiraSandbox, Site
+from app.settings import ForgeSettings, QuickBooksSettings
+from app.worklogs.jobs import refresh_pending_worklogs, resolve_pending_issues
+from sandbox.jira import ForgeApp, ForgeInstallation, Installation, JiraSandbox, Site
+from sandbox.jira.forge import IC_JWKS_URL_TEMPLATE, JWKS_URL
 from sandbox.quickbooks import (
     AUTHORIZE_PATH,
     REVOKE_PATH,
@@ -42,6 +43,14 @@ QBO_CLIENT_ID = "ABworklog360test"
 QBO_CLIENT_SECRET = "qbo-test-client-secret"
 QBO_VERIFIER_TOKEN = "qbo-test-verifier-token"
 QBO_COMPANY_NAME = "Acme Books"
+FORGE_APP_ID = "ari:cloud:ecosystem::app/3f1c7a52-9a0e-4c4e-9d43-6f2a1b8e5c10"
+
+
+def forge_settings() -> ForgeSettings:
+    """The app's W360_FORGE_* pointed at the Jira emulator's Forge keys."""
+    return ForgeSettings(
+        app_id=FORGE_APP_ID, jwks_url=JWKS_URL, ic_jwks_url_template=IC_JWKS_URL_TEMPLATE
+    )
 
 
 def quickbooks_settings() -> QuickBooksSettings:
@@ -69,6 +78,7 @@ class World:
     qbo_company: Company | None = None
     qbo_client: OAuthClient | None = None
     qbo_browser: httpx.AsyncClient | None = None
+    forge_app: ForgeApp | None = None
 
     @property
     def runtime(self) -> Runtime:
@@ -100,6 +110,41 @@ class World:
         """Call the JSON API as the iframe would, with a fresh context token."""
         headers = {**self.context_headers(account_id, site), **kwargs.pop("headers", {})}
         return await self.client.request(method, path, headers=headers, **kwargs)
+
+    # --- the Forge door --------------------------------------------------------------------
+
+    @property
+    def forge(self) -> ForgeApp:
+        assert self.forge_app is not None, "jira_world(..., forge=True) registers the Forge app"
+        return self.forge_app
+
+    async def install_forge(
+        self, site: Site | None = None, *, installer_account_id: str | None = "user-admin"
+    ) -> ForgeInstallation:
+        """Install the Forge app on the site: Forge delivers `avi:forge:installed:app`."""
+        return await self.jira.forge.install(
+            site or self.site, self.forge, installer_account_id=installer_account_id
+        )
+
+    async def uninstall_forge(self, site: Site | None = None) -> None:
+        await self.jira.forge.uninstall(site or self.site, self.forge)
+
+    async def forge_api(
+        self,
+        method: str,
+        path: str,
+        *,
+        account_id: str | None = "user-admin",
+        site: Site | None = None,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        """Call the JSON API as the Forge pages do: `invokeRemote`, a fresh FIT each time."""
+        if params:
+            path = f"{path}?{urlencode(params)}"
+        return await self.jira.forge.invoke_remote(
+            site or self.site, self.forge, account_id, method, path, json_body=json
+        )
 
     @property
     def quickbooks(self) -> QuickBooksSandbox:
@@ -147,20 +192,35 @@ class World:
         return await self.follow_callback(back)
 
     async def settle(self) -> None:
-        """Deliver Jira's queued webhooks, run the issue sweep (as its timer would) and let
-        the app's background jobs finish."""
+        """Deliver Jira's queued webhooks and Forge's queued events, run the sweeps that read
+        worklogs and look up issues (as their timers would) and let the app's background
+        jobs finish."""
         for site in self.jira.sites.values():
             await self.jira.deliver_webhooks(site)
+        await self.jira.forge.deliver_events()
+        await self.runtime.jobs.drain()
+        await refresh_pending_worklogs(self.runtime)
         await self.runtime.jobs.drain()
         await resolve_pending_issues(self.runtime)
         await self.runtime.jobs.drain()
 
+    def advance(self, seconds: float) -> None:
+        """Time passes, for Jira's and Forge's tokens and for the app reading them."""
+        before = self.jira.token_clock
+        self.jira.token_clock = lambda: before() + seconds  # type: ignore[method-assign]
+        self.runtime.clock.advance(seconds)
+
 
 @asynccontextmanager
-async def jira_world(database_url: str, data_dir: Path, **settings: Any) -> AsyncIterator[World]:
+async def jira_world(
+    database_url: str, data_dir: Path, *, forge: bool = False, **settings: Any
+) -> AsyncIterator[World]:
+    """`forge=True` opens the Forge door: W360_FORGE_* set and the Forge app registered."""
     jira_to_app: httpx.AsyncClient | None = None
     sandbox: JiraSandbox | None = None
     settings.setdefault("qbo", quickbooks_settings())
+    if forge:
+        settings.setdefault("forge", forge_settings())
     app_settings = make_settings(
         database_url, data_dir, connect_install_keys_url=JIRA_KEYS_URL, **settings
     )
@@ -205,9 +265,11 @@ async def jira_world(database_url: str, data_dir: Path, **settings: Any) -> Asyn
             ),
         )
         qbo_browser = httpx.AsyncClient(transport=httpx.ASGITransport(app=qbo.app), timeout=30.0)
+        sandbox.forge.sleep = _ForgeWaits(sleeps, app)
         site = sandbox.add_site(SITE_URL)
         site.add_user("Ada Admin", account_id="user-admin", global_permissions=["ADMINISTER"])
         site.add_user("Mia Krystof", account_id="user-1")
+        forge_app = sandbox.forge.register_app(APP_BASE_URL, app_id=FORGE_APP_ID) if forge else None
         try:
             yield World(
                 app=app,
@@ -219,6 +281,7 @@ async def jira_world(database_url: str, data_dir: Path, **settings: Any) -> Asyn
                 qbo_company=qbo_company,
                 qbo_client=qbo_client,
                 qbo_browser=qbo_browser,
+                forge_app=forge_app,
             )
             # Background work must finish on its own; a hang is a bug, not a slow test.
             await asyncio.wait_for(app.state.runtime.jobs.drain(), timeout=60)
@@ -228,6 +291,22 @@ async def jira_world(database_url: str, data_dir: Path, **settings: Any) -> Asyn
             await qbo_browser.aclose()
             await qbo_to_app.aclose()
             await jira_to_app.aclose()
+
+
+class _ForgeWaits:
+    """Forge's 60 s between retries, recorded instead of waited; meanwhile the app finishes
+    what it started after answering (as it would in a minute)."""
+
+    def __init__(self, sleeps: RecordedSleeps, app: FastAPI) -> None:
+        self._sleeps = sleeps
+        self._app = app
+
+    async def __call__(self, seconds: float) -> None:
+        self._sleeps.delays.append(seconds)
+        runtime: Runtime = self._app.state.runtime
+        while runtime.background:
+            await asyncio.gather(*list(runtime.background), return_exceptions=True)
+        await runtime.jobs.drain()
 
 
 class _LateBoundTransport(httpx.AsyncBaseTransport):

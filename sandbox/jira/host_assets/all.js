@@ -24,6 +24,18 @@
   var sequence = 0;
   var pending = {};
   var eventHandlers = {};
+  // Like Atlassian's bridge, calls wait for a handshake with the Jira page: the page's
+  // script may start after this one (the iframe is above it in the page, and a cached
+  // iframe runs first), and a message posted before it listens would be lost for good.
+  // Each side says so when it starts ("hello" here, "ready" there); whichever starts
+  // second is heard, so one of the two messages always lands.
+  var hostReady = false;
+  var queued = [];
+
+  function send(message) {
+    if (hostReady) window.parent.postMessage(message, hostOrigin);
+    else queued.push(message);
+  }
 
   function call(name, args) {
     return new Promise(function (resolve, reject) {
@@ -33,7 +45,7 @@
       }
       var id = "ap-" + ++sequence;
       pending[id] = { resolve: resolve, reject: reject };
-      window.parent.postMessage({ w360ap: 1, id: id, call: name, args: args || {} }, hostOrigin);
+      send({ w360ap: 1, id: id, call: name, args: args || {} });
     });
   }
 
@@ -41,6 +53,12 @@
     if (!framed || event.source !== window.parent || event.origin !== hostOrigin) return;
     var message = event.data;
     if (!message || message.w360ap !== 1) return;
+    if (message.ready) {
+      if (hostReady) return;
+      hostReady = true;
+      queued.splice(0).forEach(function (m) { window.parent.postMessage(m, hostOrigin); });
+      return;
+    }
     if (message.event) {
       (eventHandlers[message.event] || []).forEach(function (handler) { handler(message.data); });
       return;
@@ -147,6 +165,8 @@
       on: function (name, handler) { (eventHandlers[name] = eventHandlers[name] || []).push(handler); },
     },
   };
+
+  if (framed) window.parent.postMessage({ w360ap: 1, hello: true }, hostOrigin);
 
   // General pages grow with their content, as with Atlassian's all.js, unless the page
   // asked to fill the Jira page instead (data-options="sizeToParent:true").

@@ -182,6 +182,7 @@
   window.addEventListener("message", function (event) {
     if (event.source !== frame.contentWindow || event.origin !== appOrigin) return;
     var message = event.data;
+    if (message && message.w360ap === 1 && message.hello) { post({ ready: true }); return; }
     if (!message || message.w360ap !== 1 || !message.id) return;
     var handler = handlers[message.call];
     Promise.resolve()
@@ -194,6 +195,11 @@
         function (error) { post({ id: message.id, error: error && error.message ? error.message : String(error) }); }
       );
   });
+
+  // The iframe may have started first and said hello to nobody: tell it the page listens now.
+  // (Posted to the app's origin only, so an iframe still on about:blank does not get it; it
+  // says hello when its all.js starts, and is answered then.)
+  post({ ready: true });
 
   var switcher = document.getElementById("host-user");
   if (switcher) {

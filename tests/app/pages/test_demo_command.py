@@ -28,3 +28,11 @@ def test_demo_defaults_to_the_documented_ports_and_2000_worklogs() -> None:
     )
     assert args.worklogs == 2000
     assert args.data_dir is None
+
+
+def test_demo_forge_and_with_connect_are_flags() -> None:
+    assert build_parser().parse_args(["demo"]).forge is False
+    forge = build_parser().parse_args(["demo", "--forge"])
+    assert (forge.forge, forge.with_connect) == (True, False)
+    both = build_parser().parse_args(["demo", "--forge", "--with-connect"])
+    assert (both.forge, both.with_connect) == (True, True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from decimal import Decimal
+from email.utils import formatdate
 from typing import Any
 
 import httpx
@@ -164,6 +165,29 @@ async def test_throttling_with_an_xml_body_is_retried_after_retry_after(
     assert info["CompanyName"] == "Acme Books"
     assert connected.sleeps.delays[-2:] == [7.0, 7.0]
     assert connected.quickbooks.calls.count("GET", COMPANY_INFO_ROUTE) == 3
+
+
+async def test_a_retry_after_date_is_read_against_the_injected_clock(connected: World) -> None:
+    """The QBO client's retries run on the one policy (connect.retry) with the app's clock,
+    not the machine's: Intuit's clock is 30 minutes ahead here, and its HTTP-date says
+    "7 seconds from now" by that clock."""
+    api = await _api(connected)
+    clock = connected.quickbooks.clock
+    clock.freeze()
+    clock.advance(1800)
+    at = clock.now_s()
+    retry_at = float(int(at) + 7)
+    connected.quickbooks.calls.reset()
+    connected.qbo_company.faults.fail_next(  # type: ignore[union-attr]
+        1, status=429, retry_after=formatdate(retry_at, usegmt=True)
+    )
+
+    info = await api.company_info()
+
+    assert info["CompanyName"] == "Acme Books"
+    # Read with time.time() the date is 30 minutes away: past max_retry_after, no retry.
+    assert connected.sleeps.delays[-1:] == [pytest.approx(retry_at - at)]
+    assert connected.quickbooks.calls.count("GET", COMPANY_INFO_ROUTE) == 2
 
 
 async def test_throttling_that_does_not_stop_raises_a_throttled_error(connected: World) -> None:

@@ -46,7 +46,7 @@ async def test_every_customer_is_read_page_by_page_including_inactive_ones(
     assert len({i["id"] for i in items}) == 1204
     dormant = next(i for i in items if i["display_name"] == "Dormant Ltd")
     assert dormant["active"] is False
-    assert set(items[0]) == {"id", "display_name", "currency", "active"}
+    assert set(items[0]) == {"id", "display_name", "currency", "active", "linked_client"}
     assert items[0]["currency"] == "USD"
     # 1000 a page: two queries, and later reads come from the cache.
     assert qbo.calls.count("POST", QUERY_ROUTE) == 2
@@ -259,3 +259,104 @@ async def test_a_deleted_client_loses_its_link(connected: World) -> None:
         "PUT", f"/api/clients/{other}/quickbooks-customer", json={"customer_id": globex}
     )
     assert relinked.status_code == 200
+
+
+# --- currencies ------------------------------------------------------------------------------
+
+
+async def _client(world: World, path: str) -> dict[str, Any]:
+    response = await world.api("GET", path)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_a_client_cannot_link_to_a_customer_in_another_currency(connected: World) -> None:
+    (gmbh,) = await _customer_ids(connected, "Acme GmbH")  # the company bills in USD
+    client_id = await create_client(connected, "Acme", currency="EUR")
+
+    response = await connected.api(
+        "PUT", f"/api/clients/{client_id}/quickbooks-customer", json={"customer_id": gmbh}
+    )
+
+    assert response.status_code == 409, response.text
+    assert response.json()["error"] == {
+        "code": "currency_mismatch",
+        "message": "Acme bills in EUR, but the QuickBooks customer Acme GmbH is in USD: choose "
+        "a EUR customer, or change the client's currency.",
+    }
+    assert (await _client(connected, f"/api/clients/{client_id}"))["quickbooks"] is None
+
+
+async def test_a_customer_in_the_clients_currency_links(connected: World) -> None:
+    connected.quickbooks.company(connected.realm_id).preferences.multicurrency = True
+    (gmbh,) = await _customer_ids(connected, "Acme GmbH", currency="EUR")
+    client_id = await create_client(connected, "Acme", currency="EUR")
+
+    response = await connected.api(
+        "PUT", f"/api/clients/{client_id}/quickbooks-customer", json={"customer_id": gmbh}
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["currency"] == "EUR"
+    listed = await _all_customers(connected)
+    assert [(c["display_name"], c["currency"]) for c in listed] == [("Acme GmbH", "EUR")]
+
+
+async def test_a_linked_client_keeps_its_customers_currency(connected: World) -> None:
+    (globex,) = await _customer_ids(connected, "Globex Corporation")
+    client_id = await create_client(connected, "Globex")
+    path = f"/api/clients/{client_id}"
+    await connected.api("PUT", f"{path}/quickbooks-customer", json={"customer_id": globex})
+
+    changed = await connected.api("PATCH", path, json={"currency": "EUR", "name": "Globex AG"})
+
+    assert changed.status_code == 409, changed.text
+    assert changed.json()["error"] == {
+        "code": "currency_mismatch",
+        "message": "Globex is linked to the QuickBooks customer Globex Corporation, which is in "
+        "USD, and QuickBooks invoices a customer in its own currency only: keep USD, or unlink "
+        "the customer first (Edit → QuickBooks → Unlink) and link one in EUR.",
+    }
+    kept = await _client(connected, path)
+    assert (kept["name"], kept["currency"]) == ("Globex", "USD")
+    # The same currency, or any once unlinked, is fine.
+    same = await connected.api("PATCH", path, json={"currency": "USD", "name": "Globex AG"})
+    assert same.status_code == 200, same.text
+    await connected.api("DELETE", f"{path}/quickbooks-customer")
+    euro = await connected.api("PATCH", path, json={"currency": "EUR"})
+    assert euro.status_code == 200, euro.text
+    assert euro.json()["currency"] == "EUR"
+
+
+async def test_a_customer_without_a_currency_is_in_the_companys_home_currency(
+    connected: World,
+) -> None:
+    """QBO names a customer's currency in CurrencyRef; a company without multicurrency
+    bills every customer in its home currency (Preferences.CurrencyPrefs.HomeCurrency)."""
+    (plain,) = await _customer_ids(connected, "Plain Customer")
+    del connected.quickbooks.company(connected.realm_id).entities["Customer"][plain]["CurrencyRef"]
+    client_id = await create_client(connected, "Plain", currency="EUR")
+
+    listed = await _all_customers(connected, refresh="true")
+    response = await connected.api(
+        "PUT", f"/api/clients/{client_id}/quickbooks-customer", json={"customer_id": plain}
+    )
+
+    assert [c["currency"] for c in listed] == ["USD"]
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "currency_mismatch"
+
+
+async def test_the_customer_list_says_which_client_each_customer_is_linked_to(
+    connected: World,
+) -> None:
+    globex, initech = await _customer_ids(connected, "Globex Corporation", "Initech")
+    client_id = await create_client(connected, "Globex")
+    await connected.api(
+        "PUT", f"/api/clients/{client_id}/quickbooks-customer", json={"customer_id": globex}
+    )
+
+    listed = {c["id"]: c["linked_client"] for c in await _all_customers(connected)}
+
+    assert listed == {globex: {"id": client_id, "name": "Globex"}, initech: None}

@@ -65,7 +65,13 @@ async def test_status_follows_quickbooks_from_draft_to_paid(world: World) -> Non
     assert partly["status"] == "partially_paid"
     assert (partly["total"], partly["paid"], partly["balance"]) == ("270.00", "100.00", "170.00")
     assert partly["payments"] == [
-        {"id": payment["Id"], "date": payment["TxnDate"], "amount": "100.00"}
+        {
+            "id": payment["Id"],
+            "date": payment["TxnDate"],
+            "amount": "100.00",
+            "reference": None,
+            "method": None,
+        }
     ]
 
     qbo.pay_invoice(realm, qbo_id)

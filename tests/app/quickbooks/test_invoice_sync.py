@@ -9,8 +9,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 
+from app.billing.models import BillingSettings
+from app.db import transaction
 from app.quickbooks.invoice_sync import MAX_LINES
 from tests.app.quickbooks.invoicing import (
     INVOICE_ROUTE,
@@ -226,8 +228,20 @@ async def test_a_customer_made_inactive_since_the_list_was_read_is_explained(
 
 
 async def test_a_currency_mismatch_is_refused_before_calling_quickbooks(world: World) -> None:
-    client_id, _ = await linked_client(world, "Euro GmbH", currency="EUR")
+    """Linking checks the currency; an invoice finalized in EUR before the client moved to
+    USD and was linked to a USD customer still cannot go to that customer."""
+    client_id = await unlinked_client(world, "Euro GmbH", currency="EUR")
     invoice = await finalized_invoice(world, client_id)
+    moved = await world.api("PATCH", f"/api/clients/{client_id}", json={"currency": "USD"})
+    assert moved.status_code == 200, moved.text
+    customer = world.quickbooks.add_customer(world.realm_id, "Euro GmbH Customer")
+    await world.api("GET", "/api/quickbooks/customers", params={"refresh": "true"})
+    linked = await world.api(
+        "PUT",
+        f"/api/clients/{client_id}/quickbooks-customer",
+        json={"customer_id": str(customer["Id"])},
+    )
+    assert linked.status_code == 200, linked.text
 
     status, code, message = error_of(await sync(world, invoice["id"]))
 
@@ -327,7 +341,10 @@ async def test_a_non_us_company_needs_a_tax_code(database_url: str, tmp_path: Pa
 
 
 async def test_an_unknown_tax_code_is_explained(world: World) -> None:
-    await world.api("PATCH", "/api/settings", json={"quickbooks_tax_code_id": "77"})
+    # Saved before Settings checked tax codes against QuickBooks (it now refuses "77").
+    assert (await world.api("GET", "/api/settings")).status_code == 200
+    async with transaction(world.runtime.sessions) as session:
+        await session.execute(update(BillingSettings).values(quickbooks_tax_code_id="77"))
     client_id, _ = await linked_client(world)
     invoice = await finalized_invoice(world, client_id)
 

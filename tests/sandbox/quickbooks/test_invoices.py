@@ -31,6 +31,26 @@ async def test_create_computes_totals_and_reads_back(
     assert read.json()["Invoice"] == invoice
 
 
+async def test_customer_memo_is_kept_and_capped_at_1000_characters(
+    api: Api, customer: dict[str, Any], item_id: str
+) -> None:
+    message = "Thank you for your business — Grüße from the team."
+    body = invoice_body(customer["Id"], item_id, CustomerMemo={"value": message})
+    created = (await api.post("invoice", body)).json()["Invoice"]
+    assert created["CustomerMemo"] == {"value": message}
+    assert (await api.get(f"invoice/{created['Id']}")).json()["Invoice"]["CustomerMemo"] == {
+        "value": message
+    }
+    exactly = invoice_body(customer["Id"], item_id, CustomerMemo={"value": "é" * 1000})
+    assert (await api.post("invoice", exactly)).status_code == 200
+    long = invoice_body(customer["Id"], item_id, CustomerMemo={"value": "é" * 1001})
+    assert fault(await api.post("invoice", long), 400, "2050")["element"] == "CustomerMemo"
+    bare = invoice_body(customer["Id"], item_id, CustomerMemo=message)
+    fault(await api.post("invoice", bare), 400, "2010")
+    unset = (await api.post("invoice", invoice_body(customer["Id"], item_id))).json()["Invoice"]
+    assert "CustomerMemo" not in unset
+
+
 async def test_amount_must_equal_qty_times_unit_price(
     api: Api, customer: dict[str, Any], item_id: str
 ) -> None:
@@ -226,3 +246,18 @@ async def test_non_us_companies_need_a_tax_code_and_add_tax(qbo: QuickBooksSandb
     body["Line"][0]["SalesItemLineDetail"]["TaxCodeRef"] = {"value": "2"}
     invoice = invoice_rules.create(uk, body)
     assert str(invoice["TotalAmt"]) == "120.00"
+
+
+async def test_a_payment_keeps_its_reference_number(
+    qbo: QuickBooksSandbox, api: Api, company: Company, customer: dict[str, Any], item_id: str
+) -> None:
+    invoice = (await api.post("invoice", invoice_body(customer["Id"], item_id))).json()["Invoice"]
+    payment = qbo.pay_invoice(company.realm_id, invoice["Id"], "100.00", reference="CHQ 004512")
+    read = (await api.get(f"payment/{payment['Id']}")).json()["Payment"]
+    assert read["PaymentRefNum"] == "CHQ 004512"
+    body = {
+        "CustomerRef": {"value": customer["Id"]},
+        "TotalAmt": 10,
+        "PaymentRefNum": "R" * 22,
+    }
+    assert fault(await api.post("payment", body), 400, "2050")["element"] == "PaymentRefNum"

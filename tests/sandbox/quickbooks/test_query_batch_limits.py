@@ -189,3 +189,31 @@ async def test_injected_faults_and_call_counts(
         api.url("query"), params={"query": "select * from Item"}, headers=api._headers()
     )
     assert len(qbo.calls.without_minorversion()) == 1
+
+
+async def test_held_calls_wait_unanswered_until_released(
+    api: Api, company: Company, customer: dict[str, Any], item_id: str, http: httpx.AsyncClient
+) -> None:
+    """A hold on one method and route: those calls wait (as on a slow QuickBooks), others
+    are answered; releasing answers the held ones as usual and holds nothing more."""
+    realm = company.realm_id
+    held = await http.post(
+        f"/_sandbox/companies/{realm}/holds",
+        json={"method": "post", "route": "/v3/company/{realmId}/invoice"},
+    )
+    assert held.json() == {"holds": 1, "waiting": 0}
+    create = asyncio.create_task(api.post("invoice", invoice_body(customer["Id"], item_id)))
+    await asyncio.wait_for(company.faults.holds[0].arrived.wait(), timeout=5)
+    assert not create.done()
+    assert (await http.get(f"/_sandbox/companies/{realm}/holds")).json()["waiting"] == 1
+    assert (await api.get(f"companyinfo/{realm}")).status_code == 200  # not held
+    assert company.entities["Invoice"] == {}
+
+    released = await http.delete(f"/_sandbox/companies/{realm}/holds")
+
+    assert released.json() == {"released": 1}
+    answer = await create
+    assert answer.status_code == 200, answer.text
+    assert list(company.entities["Invoice"]) == [answer.json()["Invoice"]["Id"]]
+    again = await api.post("invoice", invoice_body(customer["Id"], item_id))
+    assert again.status_code == 200  # no hold any more

@@ -1,0 +1,110 @@
+"""The app as a real `worklog360 serve` process, and emulators served over real HTTP.
+
+with serve_app_process(database_url, tmp_path, W360_MAX_BODY_BYTES="65536") as app_url:
+    ...   # http://127.0.0.1:<port>, answering /healthz
+
+async with serving(jira.app) as jira_url:   # the Jira emulator on a loopback port
+    ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from tests.support.apps import TEST_SECRET_KEY
+
+START_DEADLINE_SECONDS = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def serve_app_process(database_url: str, data_dir: Path, *args: str, **env: str) -> Iterator[str]:
+    """`worklog360 serve` on a free port with the database migrated (W360_* from `env`);
+    yields its URL once /healthz answers, and stops the process after."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    environment = {
+        **os.environ,
+        "W360_DATABASE_URL": database_url,
+        "W360_SECRET_KEY": TEST_SECRET_KEY,
+        "W360_DATA_DIR": str(data_dir),
+        "W360_BASE_URL": url,
+        "W360_AUTO_MIGRATE": "false",
+        "W360_LOG_LEVEL": "warning",
+        **env,
+    }
+    log = (data_dir / f"serve-{port}.log").open("wb")
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), *args]
+    process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_until_healthy(url, process, data_dir / f"serve-{port}.log")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"worklog360 serve exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)  # polling a condition with a deadline, not waiting out a race
+    raise RuntimeError(f"worklog360 serve did not answer within {START_DEADLINE_SECONDS} s")
+
+
+class _QuietServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """An ASGI app (an emulator) served by uvicorn in this event loop on a free port."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(256)
+    server = _QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        deadline = time.monotonic() + START_DEADLINE_SECONDS
+        while not server.started:
+            if task.done():
+                task.result()
+            if time.monotonic() > deadline:
+                raise RuntimeError("the emulator did not start")
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
