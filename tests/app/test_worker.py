@@ -122,7 +122,7 @@ async def test_every_periodic_job_is_scheduled_by_the_workers(world: World) -> N
             PERIODIC_TASK + job.name: cron_every(job.every_seconds)
             for job in CATALOG.periodic.values()
         },
-        PERIODIC_TASK + RETRY_STALLED: cron_every(60),
+        PERIODIC_TASK + RETRY_STALLED: cron_every(10),
     }
     assert set(CATALOG.periodic) == {
         "reconcile-all",
@@ -139,7 +139,7 @@ async def test_a_job_of_a_worker_that_died_goes_back_in_the_queue(
     world: World, queue_database_url: str
 ) -> None:
     """A worker killed mid-job leaves it running with the site's lock held; once the
-    worker has been silent a minute, the sweep puts the job back and a live worker runs it."""
+    worker has been silent 30 s, the sweep puts the job back and a live worker runs it."""
     world.site.add_project("ALPHA", "Alpha")
     issue = world.site.add_issue("ALPHA", "Build it").id
     world.site.add_worklog(
@@ -167,6 +167,51 @@ async def test_a_job_of_a_worker_that_died_goes_back_in_the_queue(
 
     assert [(t, s) for t, s, _ in queued(queue_database_url)] == [(TENANT_TASK, "todo")]
     await jobs.work(concurrency=1, wait=False)
+    listed = await world.api("GET", "/api/worklogs")
+    assert [item["hours"] for item in listed.json()["items"]] == ["0.50"]
+
+
+async def test_a_dead_workers_job_with_the_same_job_waiting_behind_it_lets_that_one_run(
+    world: World, queue_database_url: str
+) -> None:
+    """Killed mid-backfill while a new request for it queued: putting the stalled job back
+    would make two waiting jobs with one queueing lock (procrastinate's unique index), so
+    the sweep used to fail on every tick and the site's jobs waited for ever. The stalled
+    one is dropped; the waiting one runs."""
+    world.site.add_project("ALPHA", "Alpha")
+    issue = world.site.add_issue("ALPHA", "Build it").id
+    world.site.add_worklog(
+        issue,
+        "user-1",
+        started="2026-11-02T09:00:00.000+0000",
+        time_spent_seconds=1800,
+        notify=False,
+    )
+    world.jira.clock.advance(61)
+    await world.install()
+    jobs = world.runtime.jobs
+    assert isinstance(jobs, QueuedJobs)
+    with psycopg.connect(queue_database_url, autocommit=True) as conn:
+        [(dead,)] = conn.execute(
+            "INSERT INTO procrastinate_workers (last_heartbeat)"
+            " VALUES (now() - interval '5 minutes') RETURNING id"
+        ).fetchall()
+        [(args,)] = conn.execute(
+            "UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s"
+            " WHERE task_name = %s RETURNING args",
+            (dead, TENANT_TASK),
+        ).fetchall()
+    await jobs.request(world.runtime, str(args["name"]), int(args["tenant_id"]))
+    assert [(t, s) for t, s, _ in queued(queue_database_url)] == [
+        (TENANT_TASK, "doing"),
+        (TENANT_TASK, "todo"),
+    ]
+
+    await jobs._retry_stalled_jobs(world.runtime)
+
+    assert [(t, s, a) for t, s, a in queued(queue_database_url)] == [(TENANT_TASK, "todo", args)]
+    await jobs.work(concurrency=1, wait=False)
+    assert queued(queue_database_url) == []
     listed = await world.api("GET", "/api/worklogs")
     assert [item["hours"] for item in listed.json()["items"]] == ["0.50"]
 
