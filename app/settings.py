@@ -47,6 +47,9 @@ class QuickBooksSettings(BaseSettings):
     revoke_url: str | None = None
     api_base_url: str | None = None
     webhook_verifier_token: SecretStr | None = None
+    # A sync's claim lapses this long after its process last beat (it beats every third of
+    # it): a sync left by a dead process can be retried after it, and not before.
+    sync_claim_stale_seconds: float = Field(default=30.0, ge=3.0, le=300.0)
 
     # Intuit's endpoints (reference/quickbooks.md §1-2); OAuth is shared by both environments.
     @property
@@ -135,6 +138,9 @@ class Settings(BaseSettings):
     base_url: str = "http://localhost:8000"
     database_url: str = "sqlite:///./data/worklog360.db"
     secret_key: SecretStr | None = None
+    # Keys that sealed secrets before W360_SECRET_KEY did (comma-separated): they still
+    # open them until `worklog360 rotate-secrets` has re-sealed everything.
+    secret_key_previous: SecretStr | None = None
     app_key: str = "com.worklog360.jira"
     app_name: str = "Worklog360"
     connect_install_keys_url: str = "https://connect-install-keys.atlassian.com"
@@ -195,6 +201,13 @@ class Settings(BaseSettings):
         if self.is_production:
             raise SettingsError("W360_SECRET_KEY must be set in production.")
         return _development_secret_key(self.data_dir)
+
+    @property
+    def previous_secret_keys(self) -> tuple[str, ...]:
+        if self.secret_key_previous is None:
+            return ()
+        raw = self.secret_key_previous.get_secret_value()
+        return tuple(k.strip() for k in raw.split(",") if k.strip())
 
     def check(self) -> None:
         """Refuse to start with settings that are wrong or unsafe, saying which and why."""

@@ -38,7 +38,7 @@ from app.billing.money import money
 from app.quickbooks import repository as connections
 from app.quickbooks import sync_repository as repo
 from app.quickbooks.models import QuickBooksInvoicePayment, QuickBooksInvoiceSync
-from app.quickbooks.sync_repository import CLAIM_TIMEOUT, SYNCED, SYNCING
+from app.quickbooks.sync_repository import SYNCED, SYNCING, claim_is_live
 from app.timeutil import utc_now
 
 NOT_SYNCED = "not_synced"
@@ -255,7 +255,7 @@ def sync_state_of(row: QuickBooksInvoiceSync | None, now: datetime) -> str:
         return "not_started"
     if row.state == SYNCED:
         return "synced"
-    if row.state == SYNCING and row.claimed_at is not None and row.claimed_at > now - CLAIM_TIMEOUT:
+    if claim_is_live(row, now):
         return "in_progress"
     # Failed, or a claim whose request died: the next click takes it over.
     return "failed"

@@ -4,7 +4,10 @@ Three guards, because any one of them alone has failed other integrations
 (reference/quickbooks.md §10.6):
 
 1. A claim, committed before QuickBooks is called: a second click, request or worker finds
-   the invoice `syncing` and is told so instead of creating another one.
+   the invoice `syncing` and is told so instead of creating another one. The claim names its
+   process and lapses unless that process beats (every third of
+   W360_QBO_SYNC_CLAIM_STALE_SECONDS while it syncs): a sync left by a dead process can be
+   retried within that time, and the retry looks before it creates.
 2. A `requestid` derived from the tenant, the invoice and the attempt: a create retried after
    a lost answer is answered from Intuit's replay cache, not made twice. The attempt (so the
    requestid) only moves on after QuickBooks refused a create for certain, since a replay
@@ -19,10 +22,15 @@ No read follows the create (reads are metered): the create's answer is what is s
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
+import socket
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -50,7 +58,7 @@ from app.quickbooks.client import (
 from app.quickbooks.errors import RECONNECT_MESSAGE, app_error
 from app.quickbooks.invoice_status import apply_invoice
 from app.quickbooks.service import CustomerLink
-from app.quickbooks.sync_repository import CLAIM_TIMEOUT, FAILED, SYNCED, SYNCING
+from app.quickbooks.sync_repository import FAILED, SYNCED, SYNCING, claim_is_live
 from app.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -71,6 +79,10 @@ MISSING_CUSTOMER = (
     "Missing customer? Confirm the customer exists in QuickBooks, refresh the customer list "
     "in Manage → Clients and link it again."
 )
+
+
+# Who holds a claim, as an operator would look for it: this host and process.
+PROCESS_NAME = f"{socket.gethostname()[:60]}:{os.getpid()}"
 
 
 def requestid(tenant_id: int, invoice_id: int, attempt: int) -> str:
@@ -136,7 +148,8 @@ async def sync_invoice(runtime: Runtime, tenant_id: int, invoice_id: int) -> Non
         return
     progress = _Progress(unknown=claim.look_up_first)
     try:
-        invoice = await _create_once(runtime, api, plan, claim, progress)
+        async with _beating(runtime, plan, claim):
+            invoice = await _create_once(runtime, api, plan, claim, progress)
     except QuickBooksError as exc:
         error = sync_error(exc, plan)
         if isinstance(exc, ObjectNotFoundError) and error.code == "quickbooks_customer_inactive":
@@ -268,12 +281,15 @@ async def _claim(runtime: Runtime, plan: SyncPlan, realm_id: str) -> Claim | Non
     token = str(uuid.uuid4())
     async with runtime.writer_lock.hold(), transaction(runtime.sessions) as session:
         now = runtime.quickbooks.now()
+        expires_at = now + _claim_lifetime(runtime)
         await repo.insert_claim_if_absent(
             session,
             tenant_id=plan.tenant_id,
             invoice_id=plan.invoice_id,
             claim=token,
             claimed_at=now,
+            claimed_by=PROCESS_NAME,
+            claim_expires_at=expires_at,
             realm_id=realm_id,
             customer_id=plan.link.customer_id,
         )
@@ -283,11 +299,7 @@ async def _claim(runtime: Runtime, plan: SyncPlan, realm_id: str) -> Claim | Non
             return None
         if row.claim == token:
             return Claim(token, row.attempt, look_up_first=False)
-        if (
-            row.state == SYNCING
-            and row.claimed_at is not None
-            and row.claimed_at > now - CLAIM_TIMEOUT
-        ):
+        if claim_is_live(row, now):
             raise Conflict(
                 f"Invoice {plan.number} is being synced with QuickBooks right now. Wait a "
                 "moment and open it again.",
@@ -298,10 +310,51 @@ async def _claim(runtime: Runtime, plan: SyncPlan, realm_id: str) -> Claim | Non
         row.state = SYNCING
         row.claim = token
         row.claimed_at = now
+        row.claimed_by = PROCESS_NAME
+        row.claim_expires_at = expires_at
         row.outcome_unknown = True
         row.realm_id = realm_id
         row.customer_id = plan.link.customer_id
         return Claim(token, row.attempt, look_up_first=look_up_first)
+
+
+def _claim_lifetime(runtime: Runtime) -> timedelta:
+    return timedelta(seconds=runtime.settings.qbo.sync_claim_stale_seconds)
+
+
+@contextlib.asynccontextmanager
+async def _beating(runtime: Runtime, plan: SyncPlan, claim: Claim) -> AsyncIterator[None]:
+    """Keep the claim alive while QuickBooks is called (a create with its retries can take
+    longer than a claim lives); a dead process stops beating and its claim lapses."""
+    interval = runtime.settings.qbo.sync_claim_stale_seconds / 3
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                async with runtime.writer_lock.hold(), transaction(runtime.sessions) as session:
+                    held = await repo.beat_claim(
+                        session,
+                        plan.tenant_id,
+                        plan.invoice_id,
+                        claim.token,
+                        runtime.quickbooks.now() + _claim_lifetime(runtime),
+                    )
+            except Exception:
+                # The next beat tries again; a claim that lapses meanwhile is looked up
+                # before anything is created, and the same requestid replays.
+                logger.warning("could not renew the sync claim of invoice %s", plan.number)
+                continue
+            if not held:
+                return
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _create_once(
@@ -439,6 +492,7 @@ async def _record_success(
         apply_invoice(row, invoice, now)
         row.state = SYNCED
         row.claim = None
+        row.claim_expires_at = None
         row.outcome_unknown = False
         row.invoice_total = plan.total
         row.synced_at = now
@@ -455,6 +509,7 @@ async def _record_failure(
             return  # another request took the claim over meanwhile
         row.state = FAILED
         row.claim = None
+        row.claim_expires_at = None
         row.outcome_unknown = progress.unknown
         if progress.create_refused:
             row.attempt = claim.attempt + 1

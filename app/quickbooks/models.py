@@ -162,6 +162,10 @@ class QuickBooksInvoiceSync(Base):
     outcome_unknown: Mapped[bool] = mapped_column(Boolean, default=False)
     claim: Mapped[str | None] = mapped_column(String(36))
     claimed_at: Mapped[datetime | None]
+    # The process holding the claim (host:pid), for an operator reading the table, and
+    # when its claim lapses unless that process beats again (it does while it syncs).
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claim_expires_at: Mapped[datetime | None]
     realm_id: Mapped[str | None] = mapped_column(String(32))
     customer_id: Mapped[str | None] = mapped_column(String(32))
     qbo_id: Mapped[str | None] = mapped_column(String(32))

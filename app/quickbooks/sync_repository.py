@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import dialect_insert
@@ -26,7 +26,42 @@ FAILED = "failed"
 
 # A claim older than this belongs to a request that died: the next click takes it over
 # (and looks the DocNumber up before creating). Longer than a create with all its retries.
+# Only claims written before migration 0021 go by it; newer ones carry their own expiry.
 CLAIM_TIMEOUT = timedelta(minutes=5)
+
+
+def claim_is_live(row: QuickBooksInvoiceSync, now: datetime) -> bool:
+    """A sync is running: its process holds the claim and has beaten lately. A process that
+    died (kill -9, OOM, a lost machine) stops beating, and its claim lapses within
+    W360_QBO_SYNC_CLAIM_STALE_SECONDS rather than after CLAIM_TIMEOUT."""
+    if row.state != SYNCING or row.claimed_at is None:
+        return False
+    if row.claim_expires_at is not None:
+        return row.claim_expires_at > now
+    return row.claimed_at > now - CLAIM_TIMEOUT
+
+
+async def beat_claim(
+    session: AsyncSession,
+    tenant_id: int,
+    invoice_id: int,
+    claim: str,
+    expires_at: datetime,
+) -> bool:
+    """Move a live claim's expiry on; False when it is no longer this claim's."""
+    result = await session.execute(
+        update(QuickBooksInvoiceSync)
+        .where(
+            QuickBooksInvoiceSync.tenant_id == tenant_id,
+            QuickBooksInvoiceSync.invoice_id == invoice_id,
+            QuickBooksInvoiceSync.claim == claim,
+            QuickBooksInvoiceSync.state == SYNCING,
+        )
+        .values(claim_expires_at=expires_at)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
 
 _T = TypeVar("_T")
 
@@ -59,6 +94,8 @@ async def insert_claim_if_absent(
     invoice_id: int,
     claim: str,
     claimed_at: datetime,
+    claimed_by: str,
+    claim_expires_at: datetime,
     realm_id: str,
     customer_id: str,
 ) -> None:
@@ -74,6 +111,8 @@ async def insert_claim_if_absent(
             outcome_unknown=True,
             claim=claim,
             claimed_at=claimed_at,
+            claimed_by=claimed_by,
+            claim_expires_at=claim_expires_at,
             realm_id=realm_id,
             customer_id=customer_id,
             sent=False,

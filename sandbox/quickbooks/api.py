@@ -77,6 +77,9 @@ async def qbo_call(request: Request, realmId: str) -> AsyncIterator[QboCall]:
         if company is not None and company.faults.latency_seconds > 0:
             await sandbox.sleep(company.faults.latency_seconds)
         if company is not None:
+            # Intuit has the whole request before it is slow: a caller that hangs up (or
+            # dies) meanwhile does not stop the create it sent.
+            await request.body()
             await company.faults.wait_if_held(method, route)
         fault = company.faults.take(method, route) if company is not None else None
         if fault is not None:

@@ -47,6 +47,7 @@ def company_json(company: Company) -> dict[str, Any]:
             "batch_per_minute": company.limits.batch_per_minute,
             "concurrent": company.limits.concurrent,
             "throttled": company.limits.throttled,
+            "in_flight": company.limits.in_flight,
         },
     }
 
@@ -127,6 +128,7 @@ class LatencyIn(BaseModel):
 class HoldIn(BaseModel):
     method: str | None = None
     route: str | None = None
+    count: int | None = Field(default=None, ge=1)
 
 
 class LimitsIn(BaseModel):
@@ -384,6 +386,22 @@ async def inject_faults(realm_id: str, body: FaultIn, request: Request) -> dict[
     return {"pending": company.faults.pending}
 
 
+class PreferencesIn(BaseModel):
+    warn_duplicate_doc_num: bool | None = None
+    custom_txn_numbers: bool | None = None
+
+
+@router.patch("/companies/{realm_id}/preferences")
+async def change_preferences(
+    realm_id: str, body: PreferencesIn, request: Request
+) -> dict[str, Any]:
+    """A company's settings its admin may change in QuickBooks (Account and Settings)."""
+    preferences = _company(request, realm_id).preferences
+    for name, value in body.model_dump(exclude_none=True).items():
+        setattr(preferences, name, value)
+    return asdict(preferences)
+
+
 @router.post("/companies/{realm_id}/latency")
 async def set_latency(realm_id: str, body: LatencyIn, request: Request) -> dict[str, Any]:
     company = _company(request, realm_id)
@@ -395,7 +413,7 @@ async def set_latency(realm_id: str, body: LatencyIn, request: Request) -> dict[
 async def hold_calls(realm_id: str, body: HoldIn, request: Request) -> dict[str, Any]:
     """Matching API calls wait, unanswered, until `DELETE …/holds` releases them."""
     company = _company(request, realm_id)
-    company.faults.hold(method=body.method, route=body.route)
+    company.faults.hold(method=body.method, route=body.route, count=body.count)
     return {"holds": len(company.faults.holds), "waiting": company.faults.waiting}
 
 

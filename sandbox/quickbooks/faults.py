@@ -37,6 +37,10 @@ class Fault:
 class Hold:
     method: str | None = None
     route: str | None = None
+    # Hold only the first `count` matching calls (None: every one): a create held for a
+    # process that is then killed, while its successor's create goes through.
+    count: int | None = None
+    taken: int = 0  # calls this hold has caught so far
     waiting: int = 0  # calls held now
     arrived: asyncio.Event = field(default_factory=asyncio.Event)  # a call is held
     released: asyncio.Event = field(default_factory=asyncio.Event)
@@ -53,9 +57,11 @@ class FaultPlan:
         self._queued: deque[Fault] = deque()
         self.holds: list[Hold] = []
 
-    def hold(self, *, method: str | None = None, route: str | None = None) -> Hold:
-        """From now on, matching calls wait until `release()`."""
-        held = Hold(method.upper() if method else None, route)
+    def hold(
+        self, *, method: str | None = None, route: str | None = None, count: int | None = None
+    ) -> Hold:
+        """From now on, matching calls (the first `count` of them) wait until `release()`."""
+        held = Hold(method.upper() if method else None, route, count)
         self.holds.append(held)
         return held
 
@@ -70,6 +76,9 @@ class FaultPlan:
     async def wait_if_held(self, method: str, route: str) -> None:
         for held in list(self.holds):
             if held.applies_to(method, route):
+                if held.count is not None and held.taken >= held.count:
+                    continue
+                held.taken += 1
                 held.waiting += 1
                 held.arrived.set()
                 try:

@@ -21,8 +21,10 @@ CDC_ROUTE = "/v3/company/{realmId}/cdc"
 
 
 @asynccontextmanager
-async def invoicing_world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
-    async with jira_world(database_url, tmp_path) as world:
+async def invoicing_world(
+    database_url: str, tmp_path: Path, **settings: Any
+) -> AsyncIterator[World]:
+    async with jira_world(database_url, tmp_path, **settings) as world:
         site = world.site
         site.add_project("ALPHA", "Alpha")
         build = site.add_issue("ALPHA", "Build it").id

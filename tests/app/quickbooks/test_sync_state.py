@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,6 @@ from sqlalchemy import update
 from app.db import transaction
 from app.quickbooks.invoice_status import payment_rows
 from app.quickbooks.models import QuickBooksInvoiceSync
-from app.timeutil import utc_now
 from tests.app.quickbooks.invoicing import (
     INVOICE_ROUTE,
     block_of,
@@ -28,7 +27,8 @@ from tests.app.quickbooks.invoicing import (
     sync,
     synced,
 )
-from tests.support.world import World
+from tests.app.quickbooks.processes.harness import eventually
+from tests.support.world import World, quickbooks_settings
 
 
 @pytest.fixture
@@ -90,8 +90,9 @@ async def test_a_failed_sync_reads_failed_with_its_reason(world: World) -> None:
 async def test_a_claim_whose_request_died_reads_failed_and_says_syncing_again_is_safe(
     world: World,
 ) -> None:
-    """A sync whose process died leaves its claim; after the claim's five minutes it is no
-    longer in progress (the next Sync takes it over), and the page must say so."""
+    """A sync whose process died leaves its claim, which stops being renewed; once it
+    lapses it is no longer in progress (the next Sync takes it over), and the page must
+    say so."""
     client_id, _ = await linked_client(world)
     invoice = await finalized_invoice(world, client_id)
     faults = world.quickbooks.company(world.realm_id).faults
@@ -102,7 +103,7 @@ async def test_a_claim_whose_request_died_reads_failed_and_says_syncing_again_is
         await session.execute(
             update(QuickBooksInvoiceSync)
             .where(QuickBooksInvoiceSync.invoice_id == invoice["id"])
-            .values(claimed_at=utc_now() - timedelta(minutes=6))
+            .values(claim_expires_at=world.runtime.quickbooks.now() - timedelta(seconds=1))
         )
 
     stale = await block_of(world, invoice["id"])
@@ -146,3 +147,49 @@ def test_a_payment_method_is_kept_when_quickbooks_names_it() -> None:
     assert (row["invoice_id"], row["reference"], row["method"]) == (4, None, "Bank transfer")
     unnamed = {**payment, "PaymentMethodRef": {"value": "3"}}
     assert payment_rows(1, unnamed, {"9": 4})[0]["method"] is None
+
+
+async def test_a_sync_slower_than_a_claim_lives_keeps_its_claim_by_beating(
+    database_url: str, tmp_path: Path
+) -> None:
+    """QuickBooks holds the create past W360_QBO_SYNC_CLAIM_STALE_SECONDS: the live process
+    renews its claim, so a second click meanwhile is still told the sync is running and
+    creates nothing."""
+    async with invoicing_world(
+        database_url,
+        tmp_path,
+        qbo=quickbooks_settings().model_copy(update={"sync_claim_stale_seconds": 3.0}),
+    ) as world:
+        client_id, _ = await linked_client(world)
+        invoice = await finalized_invoice(world, client_id)
+        faults = world.quickbooks.company(world.realm_id).faults
+        hold = faults.hold(method="POST", route=INVOICE_ROUTE)
+        running = asyncio.create_task(sync(world, invoice["id"]))
+        try:
+            await asyncio.wait_for(hold.arrived.wait(), timeout=10)
+            first = await _claim_expiry(world, invoice["id"])
+
+            async def renewed() -> bool:
+                return await _claim_expiry(world, invoice["id"]) > first
+
+            async def first_expiry_passed() -> bool:
+                return world.runtime.quickbooks.now() > first
+
+            await eventually(renewed, "the syncing process to renew its claim")
+            await eventually(first_expiry_passed, "the first claim's expiry to pass")
+            again = await sync(world, invoice["id"])
+            assert again.status_code == 409, again.text
+            assert again.json()["error"]["code"] == "quickbooks_sync_in_progress"
+            assert (await block_of(world, invoice["id"]))["sync_state"] == "in_progress"
+        finally:
+            faults.release()
+        done = await running
+        assert done.status_code == 200, done.text
+        assert len(qbo_invoices(world)) == 1
+
+
+async def _claim_expiry(world: World, invoice_id: int) -> datetime:
+    async with world.runtime.sessions() as session:
+        row = await session.get(QuickBooksInvoiceSync, (1, invoice_id))
+        assert row is not None and row.claim_expires_at is not None
+        return row.claim_expires_at

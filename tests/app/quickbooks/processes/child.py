@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import AppError
-from app.quickbooks import service
+from app.quickbooks import invoice_sync, service
 from app.quickbooks.client import ThrottledError
 from app.quickbooks.tokens import ConnectionTokens
 from app.runtime import Runtime, open_runtime
@@ -55,18 +55,29 @@ async def _calls(runtime: Runtime, args: argparse.Namespace) -> dict[str, Any]:
     return {"calls": args.count, "throttled": throttled}
 
 
+async def _sync(runtime: Runtime, args: argparse.Namespace) -> dict[str, Any]:
+    try:
+        await invoice_sync.sync_invoice(runtime, args.tenant, args.invoice)
+    except AppError as exc:
+        return {"error": exc.code}
+    return {"synced": args.invoice}
+
+
+WORK = {"token": _token, "calls": _calls, "sync": _sync}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--name", required=True)
     parser.add_argument("--barrier", type=Path, required=True)
     parser.add_argument("--tenant", type=int, required=True)
-    parser.add_argument("what", choices=["token", "calls"])
+    parser.add_argument("what", choices=sorted(WORK))
     parser.add_argument("--count", type=int, default=1)
+    parser.add_argument("--invoice", type=int, default=0)
     args = parser.parse_args()
     async with open_runtime(Settings()) as runtime:
         await _barrier(args.barrier, args.name)
-        work = _token if args.what == "token" else _calls
-        answer = await work(runtime, args)
+        answer = await WORK[args.what](runtime, args)
     print(json.dumps(answer))
 
 
