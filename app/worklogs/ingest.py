@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import psycopg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -90,9 +91,14 @@ class WebhookIngestor:
             try:
                 try:
                     await self._write(events)
-                except DBAPIError:
+                except DBAPIError as exc:
                     # PostgreSQL ends a deadlock (a deletion and an update of one worklog in
                     # two overlapping batches) by aborting one side: write it once more.
+                    # A connection that was cut (a failover, pg_terminate_backend, a
+                    # restart) is retried on a fresh one: the writers' other idle
+                    # connections were most likely cut with it, so none is reused.
+                    if exc.connection_invalidated or _disconnected(exc):
+                        await self._drop_idle()
                     await self._write(events)
             except Exception as exc:
                 logger.exception("writing %d webhook events failed", len(batch))
@@ -141,11 +147,24 @@ class WebhookIngestor:
                 return
         self._idle.append(connection)
 
+    async def _drop_idle(self) -> None:
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await _discard(connection)
+
     async def close(self) -> None:
         await asyncio.gather(*self._writers, return_exceptions=True)
         idle, self._idle = self._idle, []
         for connection in idle:
             await connection.close()
+
+
+def _disconnected(exc: DBAPIError) -> bool:
+    """psycopg's word that the server closed the connection (SQLSTATE 57P01, 08xxx)."""
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    return (
+        state == "57P01" or state.startswith("08") or isinstance(exc.orig, psycopg.OperationalError)
+    )
 
 
 async def _discard(connection: AsyncConnection) -> None:

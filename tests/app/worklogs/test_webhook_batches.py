@@ -4,6 +4,7 @@ in one batch, and (PostgreSQL) the one-statement autocommit path of the webhook 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select, text
@@ -13,6 +14,7 @@ from app.worklogs import ingest, service
 from app.worklogs.ingest import WebhookIngestor
 from app.worklogs.models import JiraIssue, Worklog
 from tests.app.worklogs.test_webhook_convergence import _event
+from tests.conftest import own_postgres_database
 from tests.support.db import add_tenant, session_factory
 
 
@@ -139,3 +141,42 @@ def _with_issue(worklog_id: int, issue_id: int) -> service.WorklogEvent:
     payload = _event("worklog_created", worklog_id, 0, 60)
     payload["worklog"]["issueId"] = str(issue_id)
     return service.parse_webhook(payload)
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    yield from own_postgres_database()
+
+
+async def test_writers_whose_connections_were_cut_write_the_batch_on_a_fresh_one(
+    postgres_url: str,
+) -> None:
+    """PostgreSQL cuts every connection at once (a failover, a restart, an operator's
+    pg_terminate_backend): the writers' idle connections are all dead, and a batch tried
+    on one of them is retried once on a fresh connection, so no webhook gets a 5xx."""
+    async with session_factory(postgres_url) as sessions:
+        tenant = await add_tenant(sessions)
+        ingestor = WebhookIngestor(sessions, WriterLock(postgres_url))
+        engine = sessions.kw["bind"]
+        try:
+            await ingestor.ingest(tenant, _parsed("worklog_created", 1, 0, 60))
+            # As after a burst that kept all three writers busy: three idle connections.
+            while len(ingestor._idle) < ingest.MAX_WRITERS:
+                ingestor._idle.append(await ingest._autocommit_connection(engine))
+            async with sessions() as session:
+                cut = await session.scalar(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+            assert cut is not None and cut >= ingest.MAX_WRITERS
+
+            await asyncio.gather(
+                *(ingestor.ingest(tenant, _parsed("worklog_created", n, 0, 60 * n)) for n in (2, 3))
+            )
+            await ingestor.ingest(tenant, _parsed("worklog_updated", 1, 1, 600))
+        finally:
+            await ingestor.close()
+        rows = await _rows(postgres_url)
+    assert {key[1]: w.time_spent_seconds for key, w in rows.items()} == {1: 600, 2: 120, 3: 180}
