@@ -1,4 +1,4 @@
-"""`worklog360` command line: serve, worker, migrate, demo."""
+"""`worklog360` command line: serve, worker, migrate, rotate-secrets, demo, forge-app."""
 
 from __future__ import annotations
 
@@ -73,6 +73,37 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rotate_secrets(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from app import secret_rotation
+    from app.runtime import open_runtime
+
+    settings = load_settings()
+    settings.check()
+
+    async def rotate() -> secret_rotation.RotationReport:
+        async with open_runtime(settings) as runtime:
+            return await secret_rotation.rotate_secrets(runtime)
+
+    report = asyncio.run(rotate())
+    print(
+        f"Re-sealed {report.resealed} secrets with W360_SECRET_KEY; {report.current} were "
+        "sealed with it already."
+    )
+    if report.unreadable:
+        print(
+            f"{len(report.unreadable)} secrets open with none of the keys given (left as they "
+            "are): put the key that sealed them in W360_SECRET_KEY_PREVIOUS and run this "
+            "again. " + "; ".join(report.unreadable[:20]),
+            file=sys.stderr,
+        )
+        return 1
+    if settings.previous_secret_keys:
+        print("Nothing is sealed with a previous key now: W360_SECRET_KEY_PREVIOUS can go.")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     # Imported here: the demo is the one command that needs the emulators in sandbox/.
     from app import demo
@@ -134,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("--revision", default="head")
     migrate.set_defaults(handler=_migrate)
+    rotate = commands.add_parser(
+        "rotate-secrets",
+        help="re-seal every secret at rest with W360_SECRET_KEY (the old key in "
+        "W360_SECRET_KEY_PREVIOUS); safe while the app runs",
+    )
+    rotate.set_defaults(handler=_rotate_secrets)
     demo = commands.add_parser(
         "demo",
         help="run the app with the Jira and QuickBooks emulators and demo data; prints one URL",

@@ -203,7 +203,7 @@ async def open_runtime(
             settings=settings,
             engine=engine,
             sessions=create_session_factory(engine),
-            secrets=SecretBox(settings.effective_secret_key),
+            secrets=SecretBox(settings.effective_secret_key, settings.previous_secret_keys),
             install_keys=InstallKeyStore(settings.connect_install_keys_url, http),
             http=http,
             jira=JiraClient(

@@ -27,6 +27,7 @@ from app.quickbooks.client import InvalidGrantError, QuickBooksError, TokenSet
 from app.quickbooks.errors import QuickBooksNotConnected, QuickBooksReconnectRequired, app_error
 from app.quickbooks.models import QuickBooksConnection
 from app.runtime import Runtime
+from app.sealed import SealedColumn
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,22 @@ ACCESS_TOKEN_MARGIN = timedelta(minutes=5)
 CONNECTED = "connected"
 EXPIRED = "expired"
 DISCONNECTED = "disconnected"
+
+
+def sealed_columns() -> tuple[SealedColumn, ...]:
+    """The connection's tokens, bound to tenant and realm (for `rotate-secrets`)."""
+    return (
+        SealedColumn(
+            QuickBooksConnection,
+            "access_token_encrypted",
+            lambda row: _context(row.tenant_id, row.realm_id, "access_token"),
+        ),
+        SealedColumn(
+            QuickBooksConnection,
+            "refresh_token_encrypted",
+            lambda row: _context(row.tenant_id, row.realm_id, "refresh_token"),
+        ),
+    )
 
 
 def _context(tenant_id: int, realm_id: str, kind: str) -> str:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.crypto import SecretBox
 from app.db import transaction
 from app.runtime import Runtime
+from app.sealed import SealedColumn
 from app.tenants import forge_repository as repository
 from app.tenants.models import ForgeInstallation
 from connect.jira import JiraCredentialsUnavailableError
@@ -35,6 +36,17 @@ MAX_TOKEN_SECONDS = 4 * 3600  # "a max TTL of 4 hours" (remote/calling-product-a
 CLOCK_SKEW_SECONDS = 60
 # A token this close to its end is not started with: a call could outlive it.
 USABLE_MARGIN_SECONDS = 60
+
+
+def sealed_columns() -> tuple[SealedColumn, ...]:
+    """An installation's app system token (for `rotate-secrets`)."""
+    return (
+        SealedColumn(
+            ForgeInstallation,
+            "system_token_encrypted",
+            lambda row: _token_context(row.installation_id),
+        ),
+    )
 
 
 def _token_context(installation_id: str) -> str:

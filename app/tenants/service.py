@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.crypto import SecretBox
 from app.errors import AppError, Forbidden
 from app.runtime import Runtime
+from app.sealed import SealedColumn
 from app.tenants import forge_repository, repository
 from app.tenants.models import Tenant
 from app.tenants.schemas import LifecyclePayload
@@ -96,6 +97,15 @@ class ForgeContext(CallerContext):
 
     invocation: InvocationClaims
     user_token: str | None = field(default=None, repr=False)
+
+
+def sealed_columns() -> tuple[SealedColumn, ...]:
+    """A Connect site's shared secret (for `rotate-secrets`)."""
+    return (
+        SealedColumn(
+            Tenant, "shared_secret_encrypted", lambda row: _secret_context(row.client_key)
+        ),
+    )
 
 
 def _secret_context(client_key: str) -> str:
