@@ -15,6 +15,8 @@ from app.billing.models import (
 from app.db import Base
 from app.privacy.models import PersonalDataAccount, PersonalDataErasing
 from app.quickbooks.models import (
+    QuickBooksCallCounter,
+    QuickBooksCallSlot,
     QuickBooksConnection,
     QuickBooksCustomer,
     QuickBooksCustomerLink,
@@ -40,6 +42,8 @@ __all__ = [
     "JiraIssue",
     "PersonalDataAccount",
     "PersonalDataErasing",
+    "QuickBooksCallCounter",
+    "QuickBooksCallSlot",
     "QuickBooksConnection",
     "QuickBooksCustomer",
     "QuickBooksCustomerLink",

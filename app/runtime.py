@@ -22,6 +22,7 @@ from app.crypto import SecretBox
 from app.db import WriterLock, create_engine, create_session_factory
 from app.jobs import EmbeddedJobs, JobQueue
 from app.observability.outbound import MeteredTransport, Observer, Services
+from app.quickbooks.call_budget import SharedCallBudget
 from app.quickbooks.client import QuickBooksClient, QuickBooksEndpoints
 from app.quickbooks.metering import MeteredCalls, metered_realm
 from app.settings import Settings
@@ -162,6 +163,7 @@ def quickbooks_client(
         ),
         client_id=qbo.client_id,
         client_secret=qbo.client_secret.get_secret_value() if qbo.client_secret else None,
+        max_calls_per_minute=qbo.calls_per_minute,
         sleep=sleep,
     )
 
@@ -229,6 +231,9 @@ async def open_runtime(
         )
         if queued is not None:
             queued.bind(runtime)
+        runtime.quickbooks.shared_budget = SharedCallBudget(
+            runtime.sessions, runtime.writer_lock, per_minute=settings.qbo.calls_per_minute
+        )
         flusher = asyncio.create_task(meter.flush_every(runtime.sessions), name="metered-calls")
         try:
             yield runtime

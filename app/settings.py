@@ -50,6 +50,9 @@ class QuickBooksSettings(BaseSettings):
     # A sync's claim lapses this long after its process last beat (it beats every third of
     # it): a sync left by a dead process can be retried after it, and not before.
     sync_claim_stale_seconds: float = Field(default=30.0, ge=3.0, le=300.0)
+    # Calls a minute to one company, summed over every process of the app (Intuit throttles
+    # at 500; the margin is for clocks and for retries of throttled calls).
+    calls_per_minute: int = Field(default=450, ge=1, le=500)
 
     # Intuit's endpoints (reference/quickbooks.md §1-2); OAuth is shared by both environments.
     @property

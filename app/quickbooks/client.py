@@ -316,6 +316,14 @@ class QuickBooksEndpoints:
 # --- per-realm limits ------------------------------------------------------------------------
 
 
+class CallBook(Protocol):
+    """Books a company's calls across processes; None when it could not (see call_budget)."""
+
+    async def reserve(self, realm_id: str) -> Any: ...
+
+    async def answered(self, realm_id: str, booking: Any) -> None: ...
+
+
 class _RealmGate:
     """At most `concurrency` calls in flight and `per_minute` started in any 60 s."""
 
@@ -392,6 +400,9 @@ class QuickBooksClient:
         self.clock = clock
         self._gates: dict[str, _RealmGate] = {}
         self._refresh_locks: dict[str, asyncio.Lock] = {}
+        # The company-wide budget shared by every process (app.quickbooks.call_budget),
+        # when the runtime gives one; else this process's gate alone keeps the pace.
+        self.shared_budget: CallBook | None = None
 
     @property
     def configured(self) -> bool:
@@ -413,6 +424,15 @@ class QuickBooksClient:
 
     def api(self, realm_id: str, tokens: TokenSource) -> QuickBooksApi:
         return QuickBooksApi(self, realm_id, tokens)
+
+    async def _wait_for_turn(self, realm_id: str, gate: _RealmGate) -> Any:
+        """The shared budget's booking (None: this process's own gate was waited for)."""
+        booking = None if self.shared_budget is None else await self.shared_budget.reserve(realm_id)
+        if booking is None:
+            await gate.wait_for_turn()
+        elif booking.wait > 0:
+            await self._sleep(booking.wait)
+        return booking
 
     def _gate(self, realm_id: str) -> _RealmGate:
         gate = self._gates.get(realm_id)
@@ -563,8 +583,12 @@ class QuickBooksClient:
                 else:
                     gate = self._gate(realm_id)
                     async with gate.semaphore:
-                        await gate.wait_for_turn()
-                        response = await self._http.send(request, stream=stream)
+                        booking = await self._wait_for_turn(realm_id, gate)
+                        try:
+                            response = await self._http.send(request, stream=stream)
+                        finally:
+                            if booking is not None and self.shared_budget is not None:
+                                await self.shared_budget.answered(realm_id, booking)
                 if stream and not response.is_success:
                     # An error's body is small and read as JSON; the stream is not needed.
                     try:

@@ -4,7 +4,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -255,3 +257,25 @@ class QuickBooksMeteredCalls(Base):
     realm_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM
     calls: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class QuickBooksCallCounter(Base):
+    """Calls every process of this app has started for a company (realm): the one row the
+    processes lock, in turn, to book a call's moment in `quickbooks_call_slots`."""
+
+    __tablename__ = "quickbooks_call_counters"
+
+    realm_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    calls: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class QuickBooksCallSlot(Base):
+    """The moments (Unix seconds) of a company's last N calls, N being the per-minute
+    budget: call k takes slot k mod N, and starts no sooner than a minute after the call
+    that had it, so no minute holds more than N calls whichever processes make them."""
+
+    __tablename__ = "quickbooks_call_slots"
+
+    realm_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    started_at: Mapped[float] = mapped_column(Float)

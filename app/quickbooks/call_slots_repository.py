@@ -1,0 +1,60 @@
+"""SQL of the company-wide call budget (by company, not by tenant: Intuit limits a company's
+calls from this app, whichever site connected it)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import dialect_insert
+from app.quickbooks.models import QuickBooksCallCounter, QuickBooksCallSlot
+
+
+async def next_call_number(session: AsyncSession, realm_id: str) -> int:
+    """Count one more call for the company and return its number (1, 2, …). The counter's
+    row stays locked until the transaction ends: the company's bookings take turns."""
+    table = QuickBooksCallCounter.__table__
+    statement = dialect_insert(session)(table).values(realm_id=realm_id, calls=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.realm_id], set_={"calls": table.c.calls + 1}
+    ).returning(table.c.calls)
+    return int((await session.execute(statement)).scalar_one())
+
+
+async def slot_started_at(session: AsyncSession, realm_id: str, slot: int) -> float | None:
+    result = await session.execute(
+        select(QuickBooksCallSlot.started_at).where(
+            QuickBooksCallSlot.realm_id == realm_id, QuickBooksCallSlot.slot == slot
+        )
+    )
+    value = result.scalar_one_or_none()
+    return None if value is None else float(value)
+
+
+async def set_slot(session: AsyncSession, realm_id: str, slot: int, started_at: float) -> None:
+    table = QuickBooksCallSlot.__table__
+    statement = dialect_insert(session)(table).values(
+        realm_id=realm_id, slot=slot, started_at=started_at
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.realm_id, table.c.slot],
+            set_={"started_at": statement.excluded.started_at},
+        )
+    )
+
+
+async def move_slot(
+    session: AsyncSession, realm_id: str, slot: int, booked: float, answered: float
+) -> None:
+    """The slot's call was answered at `answered`; unless a later call took the slot since."""
+    await session.execute(
+        update(QuickBooksCallSlot)
+        .where(
+            QuickBooksCallSlot.realm_id == realm_id,
+            QuickBooksCallSlot.slot == slot,
+            QuickBooksCallSlot.started_at == booked,
+        )
+        .values(started_at=answered)
+        .execution_options(synchronize_session=False)
+    )
