@@ -161,7 +161,7 @@ class QueuedJobs:
 
     def _add_periodic(self, periodic: Periodic) -> None:
         async def run(timestamp: int) -> None:
-            async with job_run(periodic.name) as outcome:
+            async with job_run(periodic.name, tick=timestamp) as outcome:
                 outcome.ok = await _logged(periodic.name, periodic.run(self._runtime_or_fail()))
 
         # queueing_lock: one waits; lock: one runs (as the embedded runner's key does).

@@ -21,7 +21,11 @@ class JobOutcome:
 
 
 @asynccontextmanager
-async def job_run(job: str, tenant_id: int | None = None) -> AsyncIterator[JobOutcome]:
+async def job_run(
+    job: str, tenant_id: int | None = None, *, tick: int | None = None
+) -> AsyncIterator[JobOutcome]:
+    """`tick`: a queued periodic job's scheduled moment (Unix seconds), which names the run
+    (every tick runs once, whichever worker takes it)."""
     record = WorkRecord(tenant_id=tenant_id)
     token = CURRENT.set(record)
     started = time.perf_counter()
@@ -34,7 +38,13 @@ async def job_run(job: str, tenant_id: int | None = None) -> AsyncIterator[JobOu
         elapsed = time.perf_counter() - started
         JOB_RUNS.labels(job, outcome).inc()
         JOB_DURATION.labels(job).observe(elapsed)
+        extra = {"tick": tick} if tick is not None else {}
         logger.info(
-            "job", job=job, outcome=outcome, duration_ms=round(elapsed * 1000, 2), **record.fields()
+            "job",
+            job=job,
+            outcome=outcome,
+            duration_ms=round(elapsed * 1000, 2),
+            **extra,
+            **record.fields(),
         )
         CURRENT.reset(token)

@@ -27,11 +27,7 @@ OUT=$ROOT/bench/out/webhooks; mkdir -p "$OUT"
 SECRET=bench-shared-secret-0123456789abcdefghijklmnopqrstuv
 export W360_SECRET_KEY=bench-secret-key-0123456789abcdefghijklmnop W360_LOG_LEVEL=warning
 
-if [ ! -d "$ACE_DIR/node_modules" ]; then
-  mkdir -p "$ACE_DIR"; cp -r "$ROOT/../shared/bench/ace-peer/." "$ACE_DIR/"
-  (cd "$ACE_DIR" && npm install --no-audit --no-fund >/dev/null && python3 -m venv .venv \
-    && .venv/bin/pip install -q aiohttp)
-fi
+source "$ROOT/bench/webhooks/ace_peer.sh"; ensure_ace_peer
 LOADGEN="$ACE_DIR/.venv/bin/python $ACE_DIR/loadgen.py"
 # forge_loadgen.py signs RS256 FITs: PyJWT with cryptography in the peer's venv.
 "$ACE_DIR/.venv/bin/python" -c 'import jwt, cryptography' 2>/dev/null \

@@ -208,24 +208,45 @@ async def test_webhooks_bring_payments_in_after_answering(
     assert world.quickbooks.calls.count("GET", READ_ROUTE) == 0
 
 
-async def test_a_webhook_with_a_bad_signature_is_refused(world: World) -> None:
-    body = json.dumps({"eventNotifications": []}).encode()
+async def test_a_webhook_with_a_bad_signature_is_refused_and_changes_nothing(
+    world: World,
+) -> None:
+    """QuickBooks' own notification of a payment, posted unsigned, wrongly signed or with its
+    body changed: refused, and nothing is read from QuickBooks or changed on the invoice.
+    The same notification, as signed, brings the payment in."""
+    invoice_id, block = await synced_invoice(world)
+    world.quickbooks.outbox.clear()
+    world.quickbooks.pay_invoice(world.realm_id, block["invoice_id"], "20.00")
+    (client_id,) = list(world.quickbooks.outbox.pending)
+    delivery = world.quickbooks.outbox.take(world.quickbooks.authority.clients[client_id])
+    assert delivery is not None
+    body = delivery.body
+    before = await block_of(world, invoice_id)
+    changes_read = world.quickbooks.calls.count("GET", CDC_ROUTE)
 
-    for signature in ("", sign("not-the-token", body), sign(QBO_VERIFIER_TOKEN, body + b" ")):
+    for signature, sent in (
+        ("", body),
+        (sign("not-the-token", body), body),
+        (delivery.signature, body + b" "),
+    ):
         response = await world.client.post(
             "/webhooks/quickbooks",
-            content=body,
+            content=sent,
             headers={"intuit-signature": signature, "Content-Type": "application/json"},
         )
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "invalid_signature"
+    await world.runtime.jobs.drain()
+    assert world.quickbooks.calls.count("GET", CDC_ROUTE) == changes_read
+    assert await block_of(world, invoice_id) == before
+    assert before["paid"] in (None, "0.00") and before["payments"] == []
 
-    good = await world.client.post(
-        "/webhooks/quickbooks",
-        content=body,
-        headers={"intuit-signature": sign(QBO_VERIFIER_TOKEN, body)},
-    )
+    good = await world.client.post("/webhooks/quickbooks", content=body, headers=delivery.headers)
     assert good.status_code == 200
+    await world.runtime.jobs.drain()
+    after = await block_of(world, invoice_id)
+    assert after["paid"] == "20.00"
+    assert [p["amount"] for p in after["payments"]] == ["20.00"]
 
 
 async def test_a_burst_of_webhooks_is_one_change_data_capture_run(world: World) -> None:

@@ -56,11 +56,19 @@ async def _calls(runtime: Runtime, args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def _sync(runtime: Runtime, args: argparse.Namespace) -> dict[str, Any]:
-    try:
-        await invoice_sync.sync_invoice(runtime, args.tenant, args.invoice)
-    except AppError as exc:
-        return {"error": exc.code}
-    return {"synced": args.invoice}
+    """`--count` Syncs of the invoice at once; how many returned, and each refusal's code."""
+    outcomes: dict[str, int] = {}
+
+    async def one() -> None:
+        try:
+            await invoice_sync.sync_invoice(runtime, args.tenant, args.invoice)
+        except AppError as exc:
+            outcomes[exc.code] = outcomes.get(exc.code, 0) + 1
+        else:
+            outcomes["ok"] = outcomes.get("ok", 0) + 1
+
+    await asyncio.gather(*(one() for _ in range(args.count)))
+    return outcomes
 
 
 WORK = {"token": _token, "calls": _calls, "sync": _sync}

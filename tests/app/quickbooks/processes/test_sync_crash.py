@@ -1,6 +1,7 @@
-"""A "Sync with QB" whose process is killed (`kill -9`) while QuickBooks holds its create:
-the invoice must not stay "being synced" for minutes, and the retry must make no second
-QuickBooks invoice, whatever the dead process's create does after its death."""
+""" "Sync with QB" across processes on one PostgreSQL: many Syncs of one invoice at once in
+two processes make one QuickBooks invoice; a Sync whose process is killed (`kill -9`) while
+QuickBooks holds its create does not leave the invoice "being synced" for minutes, and the
+retry makes no second QuickBooks invoice, whatever the dead process's create does after."""
 
 from __future__ import annotations
 
@@ -195,3 +196,43 @@ async def test_a_sync_killed_mid_create_is_taken_over_soon_and_makes_one_invoice
     found = await api.find_invoices_by_doc_number("INV-1")
     assert [i["Id"] for i in found] == [done.qbo_id]
     assert Decimal(str(found[0]["TotalAmt"])) == Decimal("240.00")
+
+
+async def test_fifty_syncs_at_once_in_two_processes_make_one_invoice(
+    setup: Setup, tmp_path: Path
+) -> None:
+    qbo = setup.qbo
+    realm = qbo.realm_id
+    invoice_id = await _finalized_invoice(setup)
+    # QuickBooks slow to create, so the Syncs overlap (the first holds the claim meanwhile).
+    qbo.control("POST", f"/companies/{realm}/latency", json={"seconds": 0.5})
+    qbo.control("PATCH", f"/companies/{realm}/preferences", json={"warn_duplicate_doc_num": False})
+    children = setup.children(tmp_path)
+    try:
+        for name in ("web-1", "web-2"):
+            children.start(
+                name,
+                "--tenant",
+                str(setup.tenant_id),
+                "sync",
+                "--invoice",
+                str(invoice_id),
+                "--count",
+                "25",
+            )
+        children.release_when_ready()
+        results = children.results()
+    finally:
+        children.kill_all()
+
+    outcomes: dict[str, int] = {}
+    for result in results.values():
+        for code, count in result.items():
+            outcomes[code] = outcomes.get(code, 0) + count
+    assert sum(outcomes.values()) == 50
+    assert set(outcomes) <= {"ok", "quickbooks_sync_in_progress"}
+    assert outcomes["ok"] >= 1
+    assert qbo.route_count("POST", INVOICE_ROUTE) == 1
+    assert _company(setup)["counts"]["Invoice"] == 1
+    done = await _sync_row(setup, invoice_id)
+    assert done is not None and done.state == SYNCED
