@@ -492,6 +492,16 @@ async def mark_sync_waiting(session: AsyncSession, tenant_id: int) -> None:
     )
 
 
+async def beat_sync(session: AsyncSession, tenant_id: int, now: datetime) -> None:
+    """A live run says so (see sync.STALE_RUN_AFTER)."""
+    await session.execute(
+        update(WorklogSync)
+        .where(WorklogSync.tenant_id == tenant_id, WorklogSync.state == "running")
+        .values(heartbeat_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def claim_sync(
     session: AsyncSession, tenant_id: int, *, now: datetime, stale_before: datetime
 ) -> bool:

@@ -23,9 +23,10 @@ and the next token Forge brings starts it again (`app.worklogs.jobs`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -45,7 +46,11 @@ from connect.jira import JiraAuthenticationError, JiraError, SiteJiraClient, Wor
 
 logger = logging.getLogger(__name__)
 
-STALE_RUN_AFTER = timedelta(minutes=3)
+# A run beats every BEAT_EVERY_SECONDS while it lives, whatever Jira's pace (a page can take
+# long to come); one silent STALE_RUN_AFTER belongs to a process that died, and the next run
+# takes the site over, so a worker killed mid-backfill costs under a minute.
+STALE_RUN_AFTER = timedelta(seconds=30)
+BEAT_EVERY_SECONDS = 10.0
 CLOCK_SKEW_MARGIN = timedelta(minutes=10)
 WAITING = "waiting"
 
@@ -82,7 +87,8 @@ async def run_worklog_sync(runtime: Runtime, tenant_id: int) -> bool:
             sync.deleted_cursor_ms or await _first_deletions_cursor(session, tenant_id),
         )
     try:
-        await _pipeline(runtime, tenant_id, jira, *cursors)
+        async with _beating(runtime, tenant_id):
+            await _pipeline(runtime, tenant_id, jira, *cursors)
     except JiraAuthenticationError as exc:
         if access.door != "forge":
             await _finish(runtime, tenant_id, error=f"Jira answered: {exc.message}")
@@ -102,6 +108,26 @@ async def run_worklog_sync(runtime: Runtime, tenant_id: int) -> bool:
         raise
     await _finish(runtime, tenant_id, error=None)
     return True
+
+
+@asynccontextmanager
+async def _beating(runtime: Runtime, tenant_id: int) -> AsyncIterator[None]:
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(BEAT_EVERY_SECONDS)
+            try:
+                async with runtime.writer_lock.hold(), transaction(runtime.sessions) as session:
+                    await repository.beat_sync(session, tenant_id, utc_now())
+            except Exception:
+                logger.warning("worklog sync tenant=%s could not beat", tenant_id, exc_info=True)
+
+    task = asyncio.create_task(beat(), name=f"worklog-sync-beat:{tenant_id}")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _first_deletions_cursor(session: AsyncSession, tenant_id: int) -> int:

@@ -551,6 +551,30 @@ async def set_latency(name: str, body: LatencyIn, request: Request) -> dict[str,
     return {"pending": faults.pending, "latency_seconds": faults.latency_seconds}
 
 
+class HoldIn(BaseModel):
+    method: str | None = None
+    route: str | None = None
+
+
+@router.post("/sites/{name}/holds", status_code=201)
+async def hold_calls(name: str, body: HoldIn, request: Request) -> dict[str, Any]:
+    """Matching REST calls wait, unanswered, until `DELETE …/holds` releases them."""
+    faults = _site(request, name).faults
+    faults.hold(method=body.method, route=body.route)
+    return {"holds": len(faults.holds), "waiting": faults.waiting}
+
+
+@router.get("/sites/{name}/holds")
+async def read_holds(name: str, request: Request) -> dict[str, Any]:
+    faults = _site(request, name).faults
+    return {"holds": len(faults.holds), "waiting": faults.waiting}
+
+
+@router.delete("/sites/{name}/holds")
+async def release_calls(name: str, request: Request) -> dict[str, Any]:
+    return {"released": _site(request, name).faults.release()}
+
+
 @router.delete("/sites/{name}/faults", status_code=204)
 async def clear_faults(name: str, request: Request) -> Response:
     _site(request, name).faults.clear()

@@ -1,10 +1,13 @@
-"""Faults a site can inject into its REST API: latency on every call, and the next N calls
-answering 429 (Jira's rate limiter) or 503, optionally only on one route."""
+"""Faults a site can inject into its REST API: latency on every call, the next N calls
+answering 429 (Jira's rate limiter) or 503, optionally only on one route, and holds:
+matching calls wait, unanswered, until the test releases them (a Jira slow for as long as a
+test needs, without sleeps: the worker killed in the middle of a backfill)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sandbox.jira.errors import JiraApiError
@@ -48,10 +51,51 @@ def _reset_at(now_ms: int, retry_after: str | None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%MZ")
 
 
+@dataclass(slots=True)
+class Hold:
+    method: str | None = None
+    route: str | None = None
+    waiting: int = 0
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def applies_to(self, method: str, route: str) -> bool:
+        return (self.method is None or self.method == method) and (
+            self.route is None or self.route == route
+        )
+
+
 class FaultPlan:
     def __init__(self) -> None:
         self.latency_seconds = 0.0
         self._queued: deque[Fault] = deque()
+        self.holds: list[Hold] = []
+
+    def hold(self, *, method: str | None = None, route: str | None = None) -> Hold:
+        """From now on, matching calls wait until `release()`."""
+        held = Hold(method.upper() if method else None, route)
+        self.holds.append(held)
+        return held
+
+    def release(self) -> int:
+        """Let every held call go on, and hold no more; returns how many were waiting."""
+        waiting = self.waiting
+        for held in self.holds:
+            held.released.set()
+        self.holds = []
+        return waiting
+
+    @property
+    def waiting(self) -> int:
+        return sum(h.waiting for h in self.holds)
+
+    async def wait_if_held(self, method: str, route: str) -> None:
+        for held in list(self.holds):
+            if held.applies_to(method, route):
+                held.waiting += 1
+                try:
+                    await held.released.wait()
+                finally:
+                    held.waiting -= 1
 
     def fail_next(
         self,
@@ -91,6 +135,7 @@ class FaultPlan:
     def clear(self) -> None:
         self._queued.clear()
         self.latency_seconds = 0.0
+        self.release()
 
 
 def _header_value(value: float | str) -> str:

@@ -101,6 +101,7 @@ async def jira_call(request: Request) -> JiraCall:
     site.calls.record(method, route)
     if site.faults.latency_seconds > 0:
         await sandbox.sleep(site.faults.latency_seconds)
+    await site.faults.wait_if_held(method, route)
     fault = site.faults.take(method, route)
     if fault is not None:
         raise fault.error(site.now_ms())
