@@ -79,7 +79,9 @@ def _payload(kind: str, w: JiraWorklog, base_url: str) -> dict[str, Any]:
     }
 
 
-def history(events: int, rng: random.Random, base_url: str) -> tuple[list[bytes], dict[int, JiraWorklog]]:
+def history(
+    events: int, rng: random.Random, base_url: str
+) -> tuple[list[bytes], dict[int, JiraWorklog]]:
     """`events` webhooks in Jira's order: about 45% creations, 45% edits, 10% deletions,
     each change a second after the one before (Jira's `updated` orders them)."""
     worklogs: dict[int, JiraWorklog] = {}
@@ -121,7 +123,9 @@ def history(events: int, rng: random.Random, base_url: str) -> tuple[list[bytes]
     return bodies, worklogs
 
 
-def in_transit(bodies: list[bytes], rng: random.Random, *, duplicates: float, reorder: int) -> list[bytes]:
+def in_transit(
+    bodies: list[bytes], rng: random.Random, *, duplicates: float, reorder: int
+) -> list[bytes]:
     """10% sent twice, then each delivery moved up to `reorder` places."""
     sent = list(bodies)
     for body in rng.sample(bodies, int(len(bodies) * duplicates)):
