@@ -91,6 +91,23 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated:
+            # The server cut the connection mid-request (failover, restart): the pool gives
+            # the next request a fresh one. What this one wrote was rolled back or, if the
+            # cut came at the commit, is unknown: the user is told to look, then try again.
+            logger.warning(
+                "the database connection was cut on %s %s", request.method, request.url.path
+            )
+            response = JSONResponse(
+                error_body(
+                    "database_unavailable",
+                    "Worklog360 lost its connection to the database while answering. Reload "
+                    "to see what was saved, then try again.",
+                ),
+                status_code=503,
+            )
+            response.headers["Retry-After"] = "1"
+            return response
         refusal = locked_refusal(exc)
         if refusal is None:
             return await _unexpected(request, exc)
