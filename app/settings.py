@@ -54,6 +54,22 @@ class QuickBooksSettings(BaseSettings):
     # at 500; the margin is for clocks and for retries of throttled calls).
     calls_per_minute: int = Field(default=450, ge=1, le=500)
 
+    @field_validator(
+        "client_id",
+        "client_secret",
+        "webhook_verifier_token",
+        "authorize_url",
+        "token_url",
+        "revoke_url",
+        "api_base_url",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `W360_QBO_WEBHOOK_VERIFIER_TOKEN=` (compose's `${VAR:-}`) must not become an empty
+        # HMAC key that anyone can sign with: blank is unset.
+        return None if isinstance(value, str) and not value.strip() else value
+
     # Intuit's endpoints (reference/quickbooks.md §1-2); OAuth is shared by both environments.
     @property
     def effective_authorize_url(self) -> str:
@@ -174,6 +190,11 @@ class Settings(BaseSettings):
     qbo: QuickBooksSettings = Field(default_factory=QuickBooksSettings)
     forge: ForgeSettings = Field(default_factory=ForgeSettings)
 
+    @field_validator("secret_key", "secret_key_previous", "metrics_token", mode="before")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("connect_allowed_jira_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
@@ -236,6 +257,11 @@ class Settings(BaseSettings):
                 problems.append("W360_SECRET_KEY must be set in production.")
             elif len(self.secret_key.get_secret_value()) < 32:
                 problems.append("W360_SECRET_KEY must be at least 32 characters long.")
+            if any(len(key) < 32 for key in self.previous_secret_keys):
+                problems.append(
+                    "Each key in W360_SECRET_KEY_PREVIOUS must be at least 32 characters long "
+                    "(keys are separated by commas, so a key may not contain one)."
+                )
             if "*" in self.allowed_jira_hosts:
                 problems.append("W360_CONNECT_ALLOWED_JIRA_HOSTS may not be '*' in production.")
         if problems:

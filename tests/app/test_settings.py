@@ -185,3 +185,34 @@ def test_production_wants_forge_keys_over_https() -> None:
     )
     with pytest.raises(SettingsError, match="W360_FORGE_JWKS_URL must use https in production"):
         settings.check()
+
+
+def test_blank_secrets_as_compose_leaves_them_are_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """compose.yaml passes `${VAR:-}`: an empty webhook verifier token must not become an
+    HMAC key anyone can sign with, nor an empty metrics token or previous key a real one."""
+    for name in (
+        "W360_QBO_WEBHOOK_VERIFIER_TOKEN",
+        "W360_QBO_CLIENT_ID",
+        "W360_QBO_CLIENT_SECRET",
+        "W360_METRICS_TOKEN",
+        "W360_SECRET_KEY_PREVIOUS",
+    ):
+        monkeypatch.setenv(name, "")
+    settings = load_settings()
+    assert settings.qbo.webhook_verifier_token is None
+    assert settings.qbo.client_id is None and settings.qbo.client_secret is None
+    assert settings.metrics_token is None
+    assert settings.previous_secret_keys == ()
+
+
+def test_production_refuses_a_short_previous_secret_key() -> None:
+    settings = Settings(
+        env="production",
+        base_url="https://app.example.com",
+        secret_key="x" * 40,
+        secret_key_previous="y" * 40 + ",short",
+    )
+    with pytest.raises(
+        SettingsError, match="Each key in W360_SECRET_KEY_PREVIOUS must be at least"
+    ):
+        settings.check()

@@ -21,6 +21,7 @@ from app.db import transaction
 from app.quickbooks import changes
 from app.quickbooks.jobs import follow_all
 from app.quickbooks.models import QuickBooksInvoiceSync
+from app.settings import QuickBooksSettings
 from app.tenants import repository as tenants
 from sandbox.quickbooks import sign
 from tests.app.quickbooks.invoicing import (
@@ -33,7 +34,7 @@ from tests.app.quickbooks.invoicing import (
     refresh,
     synced,
 )
-from tests.support.world import QBO_VERIFIER_TOKEN, World
+from tests.support.world import QBO_VERIFIER_TOKEN, World, quickbooks_settings
 
 READ_ROUTE = "/v3/company/{realmId}/invoice/{entityId}"
 
@@ -247,6 +248,21 @@ async def test_a_webhook_with_a_bad_signature_is_refused_and_changes_nothing(
     after = await block_of(world, invoice_id)
     assert after["paid"] == "20.00"
     assert [p["amount"] for p in after["payments"]] == ["20.00"]
+
+
+async def test_a_blank_verifier_token_leaves_quickbooks_webhooks_closed(
+    database_url: str, tmp_path: Path
+) -> None:
+    """`W360_QBO_WEBHOOK_VERIFIER_TOKEN=` (as compose passes an unset one) is no token: a
+    body signed with the empty key is not taken."""
+    body = json.dumps({"eventNotifications": []}).encode()
+    blank = {**quickbooks_settings().model_dump(), "webhook_verifier_token": "  "}
+    async with invoicing_world(database_url, tmp_path, qbo=QuickBooksSettings(**blank)) as world:
+        response = await world.client.post(
+            "/webhooks/quickbooks", content=body, headers={"intuit-signature": sign("", body)}
+        )
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "quickbooks_webhooks_not_configured"
 
 
 async def test_a_burst_of_webhooks_is_one_change_data_capture_run(world: World) -> None:
