@@ -28,7 +28,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 import procrastinate
-from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException, UniqueViolation
 from procrastinate.jobs import Status
 
 from app.db import conninfo
@@ -70,8 +70,12 @@ class QueuedJobs:
         self.app.task(name=TENANT_TASK)(self._run_tenant_job)
         for periodic in CATALOG.periodic.values():
             self._add_periodic(periodic)
+        # No lock on the sweep: a worker killed while sweeping would leave the sweep's own
+        # lock held, and no sweep would ever run again to put it back. Two sweeps at once
+        # are harmless (a job is put back once; the other's attempt is refused).
         self._add_periodic(
-            Periodic(RETRY_STALLED, RETRY_STALLED_EVERY_SECONDS, self._retry_stalled_jobs)
+            Periodic(RETRY_STALLED, RETRY_STALLED_EVERY_SECONDS, self._retry_stalled_jobs),
+            locked=False,
         )
         self._open = False
 
@@ -141,32 +145,41 @@ class QueuedJobs:
         manager = self.app.job_manager
         for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_SECONDS):
             try:
-                await manager.retry_job(job)
-            except UniqueViolation:
-                # The same job waits already (same queueing lock, so the same task and
-                # site): it does this one's work once the stalled one lets go of the lock.
-                logger.warning(
-                    "dropping job %s (%s) of a worker that stopped answering: the same job "
-                    "is waiting to run",
-                    job.id,
-                    job.queueing_lock,
-                )
-                await manager.finish_job(job, status=Status.ABORTED, delete_job=True)
-            else:
-                logger.warning(
-                    "retrying job %s (%s) of a worker that stopped answering",
-                    job.id,
-                    job.queueing_lock,
-                )
+                await self._put_back(job)
+            except ConnectorException:
+                # Finished or put back meanwhile (another sweep, the worker itself): the
+                # others are still worth a try.
+                logger.warning("could not put back stalled job %s", job.id, exc_info=True)
 
-    def _add_periodic(self, periodic: Periodic) -> None:
+    async def _put_back(self, job: Any) -> None:
+        manager = self.app.job_manager
+        try:
+            await manager.retry_job(job)
+        except UniqueViolation:
+            # The same job waits already (same queueing lock, so the same task and site):
+            # it does this one's work once the stalled one lets go of the lock.
+            logger.warning(
+                "dropping job %s (%s) of a worker that stopped answering: the same job is "
+                "waiting to run",
+                job.id,
+                job.queueing_lock,
+            )
+            await manager.finish_job(job, status=Status.ABORTED, delete_job=True)
+            return
+        logger.warning(
+            "retrying job %s (%s) of a worker that stopped answering", job.id, job.queueing_lock
+        )
+
+    def _add_periodic(self, periodic: Periodic, *, locked: bool = True) -> None:
         async def run(timestamp: int) -> None:
             async with job_run(periodic.name, tick=timestamp) as outcome:
                 outcome.ok = await _logged(periodic.name, periodic.run(self._runtime_or_fail()))
 
         # queueing_lock: one waits; lock: one runs (as the embedded runner's key does).
         task: Any = self.app.task(
-            name=PERIODIC_TASK + periodic.name, queueing_lock=periodic.name, lock=periodic.name
+            name=PERIODIC_TASK + periodic.name,
+            queueing_lock=periodic.name,
+            lock=periodic.name if locked else None,
         )
         self.app.periodic(cron=cron_every(periodic.every_seconds), periodic_id=periodic.name)(
             task(run)

@@ -81,8 +81,10 @@ MISSING_CUSTOMER = (
 )
 
 
-# Who holds a claim, as an operator would look for it: this host and process.
-PROCESS_NAME = f"{socket.gethostname()[:60]}:{os.getpid()}"
+def process_name() -> str:
+    """Who holds a claim, as an operator would look for it: this host and process (read at
+    each claim: servers fork their workers after importing this)."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}"
 
 
 def requestid(tenant_id: int, invoice_id: int, attempt: int) -> str:
@@ -288,7 +290,7 @@ async def _claim(runtime: Runtime, plan: SyncPlan, realm_id: str) -> Claim | Non
             invoice_id=plan.invoice_id,
             claim=token,
             claimed_at=now,
-            claimed_by=PROCESS_NAME,
+            claimed_by=process_name(),
             claim_expires_at=expires_at,
             realm_id=realm_id,
             customer_id=plan.link.customer_id,
@@ -310,7 +312,7 @@ async def _claim(runtime: Runtime, plan: SyncPlan, realm_id: str) -> Claim | Non
         row.state = SYNCING
         row.claim = token
         row.claimed_at = now
-        row.claimed_by = PROCESS_NAME
+        row.claimed_by = process_name()
         row.claim_expires_at = expires_at
         row.outcome_unknown = True
         row.realm_id = realm_id
@@ -343,7 +345,9 @@ async def _beating(runtime: Runtime, plan: SyncPlan, claim: Claim) -> AsyncItera
             except Exception:
                 # The next beat tries again; a claim that lapses meanwhile is looked up
                 # before anything is created, and the same requestid replays.
-                logger.warning("could not renew the sync claim of invoice %s", plan.number)
+                logger.warning(
+                    "could not renew the sync claim of invoice %s", plan.number, exc_info=True
+                )
                 continue
             if not held:
                 return

@@ -36,7 +36,9 @@ def claim_is_live(row: QuickBooksInvoiceSync, now: datetime) -> bool:
     W360_QBO_SYNC_CLAIM_STALE_SECONDS rather than after CLAIM_TIMEOUT."""
     if row.state != SYNCING or row.claimed_at is None:
         return False
-    if row.claim_expires_at is not None:
+    # An expiry before the claim's own start was left by an earlier claim: this one was
+    # taken by a release before 0021 (a rolling upgrade), which knows only CLAIM_TIMEOUT.
+    if row.claim_expires_at is not None and row.claim_expires_at > row.claimed_at:
         return row.claim_expires_at > now
     return row.claimed_at > now - CLAIM_TIMEOUT
 

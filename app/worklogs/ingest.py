@@ -26,9 +26,9 @@ backfill does; `repository.refresh_issue_statistics`), which also re-plans the c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
-import psycopg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -150,7 +150,8 @@ class WebhookIngestor:
     async def _drop_idle(self) -> None:
         idle, self._idle = self._idle, []
         for connection in idle:
-            await _discard(connection)
+            with contextlib.suppress(Exception):  # dead already: closing it may fail too
+                await _discard(connection)
 
     async def close(self) -> None:
         await asyncio.gather(*self._writers, return_exceptions=True)
@@ -160,11 +161,11 @@ class WebhookIngestor:
 
 
 def _disconnected(exc: DBAPIError) -> bool:
-    """psycopg's word that the server closed the connection (SQLSTATE 57P01, 08xxx)."""
+    """The server ended the connection (SQLSTATE 57P01-57P03: shutdown, crash, cannot
+    connect now; class 08: connection exceptions). Not a deadlock or a serialization failure,
+    which leave the connection usable."""
     state = getattr(exc.orig, "sqlstate", None) or ""
-    return (
-        state == "57P01" or state.startswith("08") or isinstance(exc.orig, psycopg.OperationalError)
-    )
+    return state in ("57P01", "57P02", "57P03") or state.startswith("08")
 
 
 async def _discard(connection: AsyncConnection) -> None:

@@ -216,6 +216,29 @@ async def test_a_dead_workers_job_with_the_same_job_waiting_behind_it_lets_that_
     assert [item["hours"] for item in listed.json()["items"]] == ["0.50"]
 
 
+async def test_a_sweep_left_running_by_a_dead_worker_does_not_stop_the_next_sweeps(
+    world: World, queue_database_url: str
+) -> None:
+    """A worker killed in the middle of the stalled-job sweep: were the sweep locked, its
+    lock would stay held by a job no sweep could ever put back, and no stalled job would be
+    recovered again. The next sweep runs, and puts the dead one back too."""
+    jobs = world.runtime.jobs
+    assert isinstance(jobs, QueuedJobs)
+    sweep = jobs.app.tasks[PERIODIC_TASK + RETRY_STALLED]
+    await sweep.defer_async(timestamp=1_000_000_000)
+    with psycopg.connect(queue_database_url, autocommit=True) as conn:
+        [(dead,)] = conn.execute(
+            "INSERT INTO procrastinate_workers (last_heartbeat)"
+            " VALUES (now() - interval '5 minutes') RETURNING id"
+        ).fetchall()
+        conn.execute("UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s", (dead,))
+    await sweep.defer_async(timestamp=1_000_000_010)
+
+    await jobs.work(concurrency=1, wait=False)
+
+    assert queued(queue_database_url) == []
+
+
 async def test_a_failing_job_is_logged_and_leaves_nothing_behind(
     world: World,
     queue_database_url: str,

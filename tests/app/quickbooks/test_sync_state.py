@@ -103,7 +103,12 @@ async def test_a_claim_whose_request_died_reads_failed_and_says_syncing_again_is
         await session.execute(
             update(QuickBooksInvoiceSync)
             .where(QuickBooksInvoiceSync.invoice_id == invoice["id"])
-            .values(claim_expires_at=world.runtime.quickbooks.now() - timedelta(seconds=1))
+            .values(
+                # As a process that died a minute into its claim leaves it: the last beat's
+                # expiry passed 30 s ago.
+                claimed_at=world.runtime.quickbooks.now() - timedelta(seconds=90),
+                claim_expires_at=world.runtime.quickbooks.now() - timedelta(seconds=30),
+            )
         )
 
     stale = await block_of(world, invoice["id"])
@@ -193,3 +198,37 @@ async def _claim_expiry(world: World, invoice_id: int) -> datetime:
         row = await session.get(QuickBooksInvoiceSync, (1, invoice_id))
         assert row is not None and row.claim_expires_at is not None
         return row.claim_expires_at
+
+
+async def test_a_claim_taken_by_the_previous_release_is_judged_by_its_rule(
+    world: World,
+) -> None:
+    """Mid rolling upgrade, a process of the release before claim expiries takes a claim
+    over: it moves `claimed_at` on and leaves the lapsed expiry of the claim it took. That
+    claim is live for CLAIM_TIMEOUT, as that release expects, not lapsed."""
+    client_id, _ = await linked_client(world)
+    invoice = await finalized_invoice(world, client_id)
+    now = world.runtime.quickbooks.now()
+    async with transaction(world.runtime.sessions) as session:
+        session.add(
+            QuickBooksInvoiceSync(
+                tenant_id=1,
+                invoice_id=invoice["id"],
+                state="syncing",
+                attempt=1,
+                outcome_unknown=True,
+                claim="claim-of-the-old-release",
+                claimed_at=now - timedelta(seconds=5),
+                claimed_by="web-7:4242",
+                claim_expires_at=now - timedelta(minutes=2),
+                realm_id=world.realm_id,
+            )
+        )
+
+    block = await block_of(world, invoice["id"])
+    again = await sync(world, invoice["id"])
+
+    assert block["sync_state"] == "in_progress"
+    assert again.status_code == 409, again.text
+    assert again.json()["error"]["code"] == "quickbooks_sync_in_progress"
+    assert qbo_invoices(world) == []
