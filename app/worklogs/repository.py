@@ -460,8 +460,11 @@ async def mark_issues_missing(
         )
 
 
-async def get_sync(session: AsyncSession, tenant_id: int) -> WorklogSync:
-    """The tenant's sync row, created on first use."""
+async def get_sync(
+    session: AsyncSession, tenant_id: int, *, for_update: bool = False
+) -> WorklogSync:
+    """The tenant's sync row, created on first use (`for_update`: locked till the end of the
+    transaction, so a run's check that it still holds the site stays true while it writes)."""
     await session.execute(
         _insert(session)(WorklogSync)
         .values(
@@ -470,6 +473,8 @@ async def get_sync(session: AsyncSession, tenant_id: int) -> WorklogSync:
         .on_conflict_do_nothing()
     )
     query = select(WorklogSync).where(WorklogSync.tenant_id == tenant_id)
+    if for_update:
+        query = query.with_for_update()
     result = await session.execute(query.execution_options(populate_existing=True))
     return result.scalar_one()
 
@@ -492,11 +497,15 @@ async def mark_sync_waiting(session: AsyncSession, tenant_id: int) -> None:
     )
 
 
-async def beat_sync(session: AsyncSession, tenant_id: int, now: datetime) -> None:
-    """A live run says so (see sync.STALE_RUN_AFTER)."""
+async def beat_sync(session: AsyncSession, tenant_id: int, run: datetime, now: datetime) -> None:
+    """A live run says so (see sync.STALE_RUN_AFTER); not once another run took over."""
     await session.execute(
         update(WorklogSync)
-        .where(WorklogSync.tenant_id == tenant_id, WorklogSync.state == "running")
+        .where(
+            WorklogSync.tenant_id == tenant_id,
+            WorklogSync.state == "running",
+            WorklogSync.started_at == run,
+        )
         .values(heartbeat_at=now)
         .execution_options(synchronize_session=False)
     )

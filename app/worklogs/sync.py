@@ -28,7 +28,7 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,9 +48,17 @@ logger = logging.getLogger(__name__)
 
 # A run beats every BEAT_EVERY_SECONDS while it lives, whatever Jira's pace (a page can take
 # long to come); one silent STALE_RUN_AFTER belongs to a process that died, and the next run
-# takes the site over, so a worker killed mid-backfill costs under a minute.
-STALE_RUN_AFTER = timedelta(seconds=30)
-BEAT_EVERY_SECONDS = 10.0
+# takes the site over. Shorter than the queue's stalled-worker rule (30 s silent, beats every
+# 10 s: app.job_queue): when a dead worker's job is put back, its run's last beat is at least
+# 20 s old, so the run put back always finds the claim lapsed and does not give up.
+STALE_RUN_AFTER = timedelta(seconds=15)
+BEAT_EVERY_SECONDS = 5.0
+
+
+class RunTakenOver(Exception):
+    """Another run took the site over (this one was silent too long): this one stops."""
+
+
 CLOCK_SKEW_MARGIN = timedelta(minutes=10)
 WAITING = "waiting"
 
@@ -86,38 +94,46 @@ async def run_worklog_sync(runtime: Runtime, tenant_id: int) -> bool:
             sync.updated_cursor_ms,
             sync.deleted_cursor_ms or await _first_deletions_cursor(session, tenant_id),
         )
+    # The claim's start names this run: what it writes, it writes only while it is the one.
+    run = sync.started_at
+    assert run is not None
     try:
-        async with _beating(runtime, tenant_id):
-            await _pipeline(runtime, tenant_id, jira, *cursors)
+        async with _beating(runtime, tenant_id, run):
+            await _pipeline(runtime, tenant_id, jira, run, *cursors)
+    except RunTakenOver:
+        logger.warning("worklog sync tenant=%s was taken over by another run; stopping", tenant_id)
+        return True
     except JiraAuthenticationError as exc:
         if access.door != "forge":
-            await _finish(runtime, tenant_id, error=f"Jira answered: {exc.message}")
+            await _finish(runtime, tenant_id, run, error=f"Jira answered: {exc.message}")
             logger.warning("worklog sync failed tenant=%s: %s", tenant_id, exc.message)
             return True
         # The token lapsed, or Jira refused it, mid-run: wait for the next one.
-        await _finish(runtime, tenant_id, error=None, waiting=True)
+        await _finish(runtime, tenant_id, run, error=None, waiting=True)
         logger.info("worklog sync tenant=%s waiting for a Forge token", tenant_id)
         return True
     except JiraError as exc:
-        await _finish(runtime, tenant_id, error=f"Jira answered: {exc.message}")
+        await _finish(runtime, tenant_id, run, error=f"Jira answered: {exc.message}")
         logger.warning("worklog sync failed tenant=%s: %s", tenant_id, exc.message)
         return True
     except Exception:
         logger.exception("worklog sync crashed tenant=%s", tenant_id)
-        await _finish(runtime, tenant_id, error="The sync stopped unexpectedly; it will resume.")
+        await _finish(
+            runtime, tenant_id, run, error="The sync stopped unexpectedly; it will resume."
+        )
         raise
-    await _finish(runtime, tenant_id, error=None)
+    await _finish(runtime, tenant_id, run, error=None)
     return True
 
 
 @asynccontextmanager
-async def _beating(runtime: Runtime, tenant_id: int) -> AsyncIterator[None]:
+async def _beating(runtime: Runtime, tenant_id: int, run: datetime) -> AsyncIterator[None]:
     async def beat() -> None:
         while True:
             await asyncio.sleep(BEAT_EVERY_SECONDS)
             try:
                 async with runtime.writer_lock.hold(), transaction(runtime.sessions) as session:
-                    await repository.beat_sync(session, tenant_id, utc_now())
+                    await repository.beat_sync(session, tenant_id, run, utc_now())
             except Exception:
                 logger.warning("worklog sync tenant=%s could not beat", tenant_id, exc_info=True)
 
@@ -141,7 +157,12 @@ async def _first_deletions_cursor(session: AsyncSession, tenant_id: int) -> int:
 
 
 async def _pipeline(
-    runtime: Runtime, tenant_id: int, jira: SiteJiraClient, updated_ms: int, deleted_ms: int
+    runtime: Runtime,
+    tenant_id: int,
+    jira: SiteJiraClient,
+    run: datetime,
+    updated_ms: int,
+    deleted_ms: int,
 ) -> None:
     queue: asyncio.Queue[_Batch | None] = asyncio.Queue(maxsize=1)
 
@@ -155,7 +176,7 @@ async def _pipeline(
     async def consume() -> None:
         issues_added = 0
         while (batch := await queue.get()) is not None:
-            await _commit(runtime, tenant_id, batch)
+            await _commit(runtime, tenant_id, run, batch)
             if batch.issues:
                 issues_added += len(batch.issues)
                 async with transaction(runtime.sessions) as session:
@@ -264,9 +285,11 @@ def _next_cursor(current: int, page: WorklogChangesPage) -> int:
     return max(current, page.until) if page.values or page.until > current else current
 
 
-async def _commit(runtime: Runtime, tenant_id: int, batch: _Batch) -> None:
+async def _commit(runtime: Runtime, tenant_id: int, run: datetime, batch: _Batch) -> None:
     async with transaction(runtime.sessions) as session:
-        sync = await repository.get_sync(session, tenant_id)
+        sync = await repository.get_sync(session, tenant_id, for_update=True)
+        if sync.state != "running" or sync.started_at != run:
+            raise RunTakenOver
         if batch.kind == "updated":
             await repository.save_issues(session, tenant_id, batch.issues)
             await repository.upsert_worklogs(
@@ -283,10 +306,12 @@ async def _commit(runtime: Runtime, tenant_id: int, batch: _Batch) -> None:
 
 
 async def _finish(
-    runtime: Runtime, tenant_id: int, *, error: str | None, waiting: bool = False
+    runtime: Runtime, tenant_id: int, run: datetime, *, error: str | None, waiting: bool = False
 ) -> None:
     async with transaction(runtime.sessions) as session:
-        sync = await repository.get_sync(session, tenant_id)
+        sync = await repository.get_sync(session, tenant_id, for_update=True)
+        if sync.started_at != run:
+            return  # taken over: the run that holds the site now finishes it
         now = utc_now()
         sync.heartbeat_at = None
         if waiting:

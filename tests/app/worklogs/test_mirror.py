@@ -435,3 +435,49 @@ async def test_a_first_backfill_skips_deletions_from_before_the_app_was_installe
     await world.api("POST", "/api/sync/worklogs")
     await world.settle()
     assert gone not in await mirrored(world)
+
+
+async def test_a_run_taken_over_while_it_lagged_stops_and_leaves_the_site_to_the_new_one(
+    world: World,
+) -> None:
+    """A run alive but silent past STALE_RUN_AFTER (a starved process, a stalled database)
+    is taken over. When it wakes it must not write its page, nor mark the site's sync
+    finished while the run that took over is still going."""
+    seed_site(world.site, project_keys=("ACME",), issues=5, worklogs=40)
+    world.jira.clock.advance(61)
+    await world.install()
+    await world.settle()
+    tenant_id = await _tenant_id(world)
+    world.site.add_worklog(
+        world.site.add_issue("ACME", "Late work").id,
+        "user-1",
+        started="2026-11-20T09:00:00.000+0000",
+        time_spent_seconds=600,
+        notify=False,
+    )
+    world.jira.clock.advance(61)
+    world.site.faults.hold(method="POST", route=LIST)
+    lagging = asyncio.create_task(run_worklog_sync(world.runtime, tenant_id))
+    await eventually(lambda: _held(world), equals=1)
+    async with world.runtime.sessions() as session:
+        await session.execute(
+            update(WorklogSync).values(heartbeat_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+        await session.commit()
+    taking_over = asyncio.create_task(run_worklog_sync(world.runtime, tenant_id))
+    await eventually(lambda: _held(world), equals=2)  # both wait on the same page
+    world.site.faults.release()
+    assert await taking_over
+    assert await lagging  # it stopped, saying it ran
+
+    assert await mirrored(world) == jira_truth(world.site)
+    async with world.runtime.sessions() as session:
+        sync = (await session.execute(select(WorklogSync))).scalar_one()
+    assert sync.state == "succeeded"
+    # Only the run that holds the site counted its page (the new worklog); the lagging one
+    # wrote nothing.
+    assert sync.processed == 1
+
+
+async def _held(world: World) -> int:
+    return world.site.faults.waiting
