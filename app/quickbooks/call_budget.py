@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Booking:
     wait: float  # seconds to wait before making the call (0: at once)
+    number: int  # the company's call number
     slot: int
     start: float
 
@@ -65,7 +66,7 @@ class SharedCallBudget:
                 now = self._clock()
                 previous = await repo.slot_started_at(session, realm_id, slot)
                 start = now if previous is None else max(now, previous + self._window)
-                await repo.set_slot(session, realm_id, slot, start)
+                await repo.set_slot(session, realm_id, slot, number, start)
         except Exception:
             logger.warning(
                 "booking a QuickBooks call for company %s failed; this process's own limit applies",
@@ -73,17 +74,20 @@ class SharedCallBudget:
                 exc_info=True,
             )
             return None
-        return Booking(start - now, slot, start)
+        return Booking(start - now, number, slot, start)
 
     async def answered(self, realm_id: str, booking: Booking) -> None:
         """The call is answered: Intuit counted it by now."""
         try:
             async with self._writer_lock.hold(), transaction(self._sessions) as session:
+                # In turn with the bookings: one reading the slot meanwhile would otherwise
+                # write back the booked moment over the answer's.
+                await repo.lock_counter(session, realm_id)
                 await repo.move_slot(
                     session,
                     realm_id,
                     booking.slot,
-                    booking.start,
+                    booking.number,
                     max(self._clock(), booking.start),
                 )
         except Exception:

@@ -31,21 +31,35 @@ async def slot_started_at(session: AsyncSession, realm_id: str, slot: int) -> fl
     return None if value is None else float(value)
 
 
-async def set_slot(session: AsyncSession, realm_id: str, slot: int, started_at: float) -> None:
+async def lock_counter(session: AsyncSession, realm_id: str) -> None:
+    """Take the company's counter row as bookings do (SQLite: the writer lock does it)."""
+    await session.execute(
+        select(QuickBooksCallCounter.calls)
+        .where(QuickBooksCallCounter.realm_id == realm_id)
+        .with_for_update()
+    )
+
+
+async def set_slot(
+    session: AsyncSession, realm_id: str, slot: int, call_number: int, started_at: float
+) -> None:
     table = QuickBooksCallSlot.__table__
     statement = dialect_insert(session)(table).values(
-        realm_id=realm_id, slot=slot, started_at=started_at
+        realm_id=realm_id, slot=slot, call_number=call_number, started_at=started_at
     )
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=[table.c.realm_id, table.c.slot],
-            set_={"started_at": statement.excluded.started_at},
+            set_={
+                "call_number": statement.excluded.call_number,
+                "started_at": statement.excluded.started_at,
+            },
         )
     )
 
 
 async def move_slot(
-    session: AsyncSession, realm_id: str, slot: int, booked: float, answered: float
+    session: AsyncSession, realm_id: str, slot: int, call_number: int, answered: float
 ) -> None:
     """The slot's call was answered at `answered`; unless a later call took the slot since."""
     await session.execute(
@@ -53,7 +67,7 @@ async def move_slot(
         .where(
             QuickBooksCallSlot.realm_id == realm_id,
             QuickBooksCallSlot.slot == slot,
-            QuickBooksCallSlot.started_at == booked,
+            QuickBooksCallSlot.call_number == call_number,
         )
         .values(started_at=answered)
         .execution_options(synchronize_session=False)

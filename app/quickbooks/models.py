@@ -278,4 +278,7 @@ class QuickBooksCallSlot(Base):
 
     realm_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # The company's call that holds the slot now (its answer moves `started_at` on, unless
+    # a later call took the slot meanwhile).
+    call_number: Mapped[int] = mapped_column(BigInteger)
     started_at: Mapped[float] = mapped_column(Float)

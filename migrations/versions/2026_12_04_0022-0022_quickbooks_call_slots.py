@@ -29,6 +29,7 @@ def upgrade() -> None:
         'quickbooks_call_slots',
         sa.Column('realm_id', sa.String(length=32), nullable=False),
         sa.Column('slot', sa.Integer(), nullable=False),
+        sa.Column('call_number', sa.BigInteger(), nullable=False),
         sa.Column('started_at', sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint('realm_id', 'slot', name=op.f('pk_quickbooks_call_slots')),
     )

@@ -29,7 +29,9 @@ from tests.app.quickbooks.processes.conftest import Setup
 from tests.app.quickbooks.processes.harness import eventually, wait_until
 
 INVOICE_ROUTE = "/v3/company/{realmId}/invoice"
-STALE_SECONDS = 3
+# Short enough for a test, long enough that the checks right after the kill come first on a
+# loaded machine (the dead process's last beat was at most a third of it before its death).
+STALE_SECONDS = 10
 
 
 async def _finalized_invoice(setup: Setup) -> int:
@@ -158,6 +160,14 @@ async def test_a_sync_killed_mid_create_is_taken_over_soon_and_makes_one_invoice
     finally:
         children.kill_all()
 
+    # Until the dead process's claim lapses, another click is told the sync is running.
+    left = await _sync_row(setup, invoice_id)
+    assert left is not None and left.state == SYNCING
+    assert left.claimed_by is not None and left.claimed_by.endswith(f":{doomed.pid}")
+    with pytest.raises(AppError) as refused:
+        await invoice_sync.sync_invoice(setup.runtime, setup.tenant_id, invoice_id)
+    assert refused.value.code == "quickbooks_sync_in_progress"
+
     def dead_create_answered() -> bool:
         return int(_company(setup)["limits"]["in_flight"]) == 0
 
@@ -165,14 +175,6 @@ async def test_a_sync_killed_mid_create_is_taken_over_soon_and_makes_one_invoice
         qbo.control("DELETE", f"/companies/{realm}/holds")
         wait_until(dead_create_answered, "QuickBooks to finish the dead process's create")
         assert _company(setup)["counts"].get("Invoice", 0) == 1
-
-    left = await _sync_row(setup, invoice_id)
-    assert left is not None and left.state == SYNCING
-    assert left.claimed_by is not None and left.claimed_by.endswith(f":{doomed.pid}")
-    # Until the dead process's claim lapses, another click is told the sync is running.
-    with pytest.raises(AppError) as refused:
-        await invoice_sync.sync_invoice(setup.runtime, setup.tenant_id, invoice_id)
-    assert refused.value.code == "quickbooks_sync_in_progress"
 
     async def taken_over() -> bool:
         try:
