@@ -110,8 +110,8 @@ class WorklogSync(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
-    # Moved on every committed page and every 10 s while the run lives: a run whose heartbeat
-    # stops (a killed process) is taken over after 30 s instead of blocking the tenant.
+    # Moved on every committed page and every 5 s while the run lives: a run whose heartbeat
+    # stops (a killed process) is taken over after 15 s instead of blocking the tenant.
     heartbeat_at: Mapped[datetime | None]
     last_success_at: Mapped[datetime | None]
 
