@@ -231,9 +231,13 @@ async def open_runtime(
         )
         if queued is not None:
             queued.bind(runtime)
-        runtime.quickbooks.shared_budget = SharedCallBudget(
-            runtime.sessions, runtime.writer_lock, per_minute=settings.qbo.calls_per_minute
-        )
+        if engine.dialect.name == "postgresql":
+            # Many machines: the company's budget is shared through the database. On SQLite
+            # (one machine, a few processes) each process keeps its own pace, rather than
+            # take the one writer lock twice for every QuickBooks call.
+            runtime.quickbooks.shared_budget = SharedCallBudget(
+                runtime.sessions, runtime.writer_lock, per_minute=settings.qbo.calls_per_minute
+            )
         flusher = asyncio.create_task(meter.flush_every(runtime.sessions), name="metered-calls")
         try:
             yield runtime

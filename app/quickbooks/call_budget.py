@@ -9,8 +9,9 @@ books, so bookings take turns; a booking is one short transaction.
 
 Intuit counts a call when it arrives, which may be well after it was booked (a first call
 opens its connection; a burst queues for the process's connections). So once the answer is
-in, the slot is moved on to that moment, the latest Intuit can have counted the call: the
-call that takes the slot next waits a minute from there.
+in, the slot records that moment, the latest Intuit can have counted the call, and the call
+that takes the slot next waits a minute from there. A slot whose call is still in flight
+when the next one books it is given IN_FLIGHT_ALLOWANCE_SECONDS past its booked start.
 
 When the database cannot be reached for a booking, the call goes by the process's own gate
 instead (and says so in the log): the limit is a courtesy to Intuit, whose 429 the client
@@ -30,6 +31,11 @@ from app.db import WriterLock, transaction
 from app.quickbooks import call_slots_repository as repo
 
 logger = logging.getLogger(__name__)
+
+# How late after its booked start an unanswered call may still reach Intuit, for the call
+# booking its slot meanwhile: the first calls of a burst (connections opening, a busy event
+# loop) were seen arriving up to half a second late on a loaded 2-core machine.
+IN_FLIGHT_ALLOWANCE_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +70,16 @@ class SharedCallBudget:
                 number = await repo.next_call_number(session, realm_id)
                 slot = number % self.per_minute
                 now = self._clock()
-                previous = await repo.slot_started_at(session, realm_id, slot)
-                start = now if previous is None else max(now, previous + self._window)
+                previous = await repo.slot_times(session, realm_id, slot)
+                start = now
+                if previous is not None:
+                    started, answered = previous
+                    counted_by = (
+                        answered
+                        if answered is not None
+                        else (started + IN_FLIGHT_ALLOWANCE_SECONDS)
+                    )
+                    start = max(now, counted_by + self._window)
                 await repo.set_slot(session, realm_id, slot, number, start)
         except Exception:
             logger.warning(

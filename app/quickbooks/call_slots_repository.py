@@ -21,14 +21,19 @@ async def next_call_number(session: AsyncSession, realm_id: str) -> int:
     return int((await session.execute(statement)).scalar_one())
 
 
-async def slot_started_at(session: AsyncSession, realm_id: str, slot: int) -> float | None:
+async def slot_times(
+    session: AsyncSession, realm_id: str, slot: int
+) -> tuple[float, float | None] | None:
+    """When the slot's call was booked to start, and answered (None: still in flight)."""
     result = await session.execute(
-        select(QuickBooksCallSlot.started_at).where(
+        select(QuickBooksCallSlot.started_at, QuickBooksCallSlot.answered_at).where(
             QuickBooksCallSlot.realm_id == realm_id, QuickBooksCallSlot.slot == slot
         )
     )
-    value = result.scalar_one_or_none()
-    return None if value is None else float(value)
+    row = result.one_or_none()
+    if row is None:
+        return None
+    return float(row[0]), None if row[1] is None else float(row[1])
 
 
 async def lock_counter(session: AsyncSession, realm_id: str) -> None:
@@ -53,6 +58,7 @@ async def set_slot(
             set_={
                 "call_number": statement.excluded.call_number,
                 "started_at": statement.excluded.started_at,
+                "answered_at": None,
             },
         )
     )
@@ -61,7 +67,7 @@ async def set_slot(
 async def move_slot(
     session: AsyncSession, realm_id: str, slot: int, call_number: int, answered: float
 ) -> None:
-    """The slot's call was answered at `answered`; unless a later call took the slot since."""
+    """The slot's call was answered at `answered` (unless a later call took the slot since)."""
     await session.execute(
         update(QuickBooksCallSlot)
         .where(
@@ -69,6 +75,6 @@ async def move_slot(
             QuickBooksCallSlot.slot == slot,
             QuickBooksCallSlot.call_number == call_number,
         )
-        .values(started_at=answered)
+        .values(answered_at=answered)
         .execution_options(synchronize_session=False)
     )

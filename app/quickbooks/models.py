@@ -282,3 +282,4 @@ class QuickBooksCallSlot(Base):
     # a later call took the slot meanwhile).
     call_number: Mapped[int] = mapped_column(BigInteger)
     started_at: Mapped[float] = mapped_column(Float)
+    answered_at: Mapped[float | None] = mapped_column(Float)

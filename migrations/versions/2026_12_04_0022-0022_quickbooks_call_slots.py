@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column('slot', sa.Integer(), nullable=False),
         sa.Column('call_number', sa.BigInteger(), nullable=False),
         sa.Column('started_at', sa.Float(), nullable=False),
+        sa.Column('answered_at', sa.Float(), nullable=True),
         sa.PrimaryKeyConstraint('realm_id', 'slot', name=op.f('pk_quickbooks_call_slots')),
     )
 

@@ -93,7 +93,7 @@ def shown_day(iso_day: str) -> str:
     return human_day(date.fromisoformat(iso_day))
 
 
-def wait_for(runner: DemoInBackground, path: str, done: Any, timeout: float = 20.0) -> Any:
+def wait_for(runner: DemoInBackground, path: str, done: Any, timeout: float = 60.0) -> Any:
     """GET `path` until `done(body)` (webhooks and the issue sweep run in the background)."""
     deadline = time.monotonic() + timeout
     while True:
