@@ -22,13 +22,11 @@ No read follows the create (reads are metered): the create's answer is what is s
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -40,6 +38,7 @@ from app.billing.invoice_schemas import MAX_CUSTOMER_MESSAGE, InvoiceStatus
 from app.billing.money import CENT, money
 from app.db import transaction
 from app.errors import AppError, Conflict, ServiceUnavailable, Unprocessable
+from app.heartbeat import beating
 from app.quickbooks import repository as connections
 from app.quickbooks import service
 from app.quickbooks import sync_repository as repo
@@ -324,41 +323,29 @@ def _claim_lifetime(runtime: Runtime) -> timedelta:
     return timedelta(seconds=runtime.settings.qbo.sync_claim_stale_seconds)
 
 
-@contextlib.asynccontextmanager
-async def _beating(runtime: Runtime, plan: SyncPlan, claim: Claim) -> AsyncIterator[None]:
+def _beating(runtime: Runtime, plan: SyncPlan, claim: Claim) -> AbstractAsyncContextManager[None]:
     """Keep the claim alive while QuickBooks is called (a create with its retries can take
     longer than a claim lives); a dead process stops beating and its claim lapses."""
-    interval = runtime.settings.qbo.sync_claim_stale_seconds / 3
 
-    async def beat() -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                async with runtime.writer_lock.hold(), transaction(runtime.sessions) as session:
-                    held = await repo.beat_claim(
-                        session,
-                        plan.tenant_id,
-                        plan.invoice_id,
-                        claim.token,
-                        runtime.quickbooks.now() + _claim_lifetime(runtime),
-                    )
-            except Exception:
-                # The next beat tries again; a claim that lapses meanwhile is looked up
-                # before anything is created, and the same requestid replays.
-                logger.warning(
-                    "could not renew the sync claim of invoice %s", plan.number, exc_info=True
+    async def beat() -> bool:
+        try:
+            async with runtime.writer_lock.hold(), transaction(runtime.sessions) as session:
+                return await repo.beat_claim(
+                    session,
+                    plan.tenant_id,
+                    plan.invoice_id,
+                    claim.token,
+                    runtime.quickbooks.now() + _claim_lifetime(runtime),
                 )
-                continue
-            if not held:
-                return
+        except Exception:
+            # The next beat tries again; a claim that lapses meanwhile is looked up before
+            # anything is created, and the same requestid replays.
+            logger.warning(
+                "could not renew the sync claim of invoice %s", plan.number, exc_info=True
+            )
+            return True
 
-    task = asyncio.create_task(beat())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return beating(runtime.settings.qbo.sync_claim_stale_seconds / 3, beat)
 
 
 async def _create_once(

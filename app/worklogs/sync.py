@@ -23,10 +23,9 @@ and the next token Forge brings starts it again (`app.worklogs.jobs`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, aclosing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import transaction
 from app.errors import Unprocessable
+from app.heartbeat import beating
 from app.runtime import Runtime
 from app.tenants import repository as tenants
 from app.tenants.jira import jira_access
@@ -126,24 +126,16 @@ async def run_worklog_sync(runtime: Runtime, tenant_id: int) -> bool:
     return True
 
 
-@asynccontextmanager
-async def _beating(runtime: Runtime, tenant_id: int, run: datetime) -> AsyncIterator[None]:
-    async def beat() -> None:
-        while True:
-            await asyncio.sleep(BEAT_EVERY_SECONDS)
-            try:
-                async with runtime.writer_lock.hold(), transaction(runtime.sessions) as session:
-                    await repository.beat_sync(session, tenant_id, run, utc_now())
-            except Exception:
-                logger.warning("worklog sync tenant=%s could not beat", tenant_id, exc_info=True)
+def _beating(runtime: Runtime, tenant_id: int, run: datetime) -> AbstractAsyncContextManager[None]:
+    async def beat() -> bool:
+        try:
+            async with runtime.writer_lock.hold(), transaction(runtime.sessions) as session:
+                await repository.beat_sync(session, tenant_id, run, utc_now())
+        except Exception:
+            logger.warning("worklog sync tenant=%s could not beat", tenant_id, exc_info=True)
+        return True  # a run taken over finds out at its next commit (RunTakenOver)
 
-    task = asyncio.create_task(beat(), name=f"worklog-sync-beat:{tenant_id}")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return beating(BEAT_EVERY_SECONDS, beat, name=f"worklog-sync-beat:{tenant_id}")
 
 
 async def _first_deletions_cursor(session: AsyncSession, tenant_id: int) -> int:

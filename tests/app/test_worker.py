@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -47,6 +48,23 @@ def queued(url: str) -> list[tuple[str, str, dict[str, object]]]:
             "SELECT task_name, status::text, args FROM procrastinate_jobs ORDER BY id"
         ).fetchall()
     return [(task, status, args) for task, status, args in rows]
+
+
+def _running_in_a_dead_worker(
+    conn: psycopg.Connection[tuple[Any, ...]], task_name: str | None = None
+) -> list[dict[str, Any]]:
+    """The queue's jobs (of `task_name`) as a worker silent for 5 minutes left them: doing.
+    Their arguments."""
+    [(dead,)] = conn.execute(
+        "INSERT INTO procrastinate_workers (last_heartbeat)"
+        " VALUES (now() - interval '5 minutes') RETURNING id"
+    ).fetchall()
+    rows = conn.execute(
+        "UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s"
+        " WHERE %s::text IS NULL OR task_name = %s RETURNING args",
+        (dead, task_name, task_name),
+    ).fetchall()
+    return [dict(args) for (args,) in rows]
 
 
 def test_the_queue_needs_postgresql(tmp_path: Path) -> None:
@@ -154,14 +172,7 @@ async def test_a_job_of_a_worker_that_died_goes_back_in_the_queue(
     jobs = world.runtime.jobs
     assert isinstance(jobs, QueuedJobs)
     with psycopg.connect(queue_database_url, autocommit=True) as conn:
-        [(dead,)] = conn.execute(
-            "INSERT INTO procrastinate_workers (last_heartbeat)"
-            " VALUES (now() - interval '5 minutes') RETURNING id"
-        ).fetchall()
-        conn.execute(
-            "UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s WHERE task_name = %s",
-            (dead, TENANT_TASK),
-        )
+        _running_in_a_dead_worker(conn, TENANT_TASK)
 
     await jobs._retry_stalled_jobs(world.runtime)
 
@@ -192,15 +203,7 @@ async def test_a_dead_workers_job_with_the_same_job_waiting_behind_it_lets_that_
     jobs = world.runtime.jobs
     assert isinstance(jobs, QueuedJobs)
     with psycopg.connect(queue_database_url, autocommit=True) as conn:
-        [(dead,)] = conn.execute(
-            "INSERT INTO procrastinate_workers (last_heartbeat)"
-            " VALUES (now() - interval '5 minutes') RETURNING id"
-        ).fetchall()
-        [(args,)] = conn.execute(
-            "UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s"
-            " WHERE task_name = %s RETURNING args",
-            (dead, TENANT_TASK),
-        ).fetchall()
+        [args] = _running_in_a_dead_worker(conn, TENANT_TASK)
     await jobs.request(world.runtime, str(args["name"]), int(args["tenant_id"]))
     assert [(t, s) for t, s, _ in queued(queue_database_url)] == [
         (TENANT_TASK, "doing"),
@@ -227,11 +230,7 @@ async def test_a_sweep_left_running_by_a_dead_worker_does_not_stop_the_next_swee
     sweep = jobs.app.tasks[PERIODIC_TASK + RETRY_STALLED]
     await sweep.defer_async(timestamp=1_000_000_000)
     with psycopg.connect(queue_database_url, autocommit=True) as conn:
-        [(dead,)] = conn.execute(
-            "INSERT INTO procrastinate_workers (last_heartbeat)"
-            " VALUES (now() - interval '5 minutes') RETURNING id"
-        ).fetchall()
-        conn.execute("UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s", (dead,))
+        _running_in_a_dead_worker(conn)
     await sweep.defer_async(timestamp=1_000_000_010)
 
     await jobs.work(concurrency=1, wait=False)
