@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from tests.conftest import own_postgres_database
+from tests.support.db import cut_every_other_connection
 from tests.support.world import World, jira_world
 
 
@@ -28,21 +29,12 @@ async def world(postgres_url: str, tmp_path: Path) -> AsyncIterator[World]:
         yield world
 
 
-def _cut_every_connection(url: str) -> int:
-    with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchone()
-    return int(row[0]) if row else 0
-
-
 async def test_requests_after_every_connection_was_cut_are_answered(
     world: World, postgres_url: str
 ) -> None:
     created = await world.api("POST", "/api/clients", json={"name": "Acme", "currency": "USD"})
     assert created.status_code == 201, created.text
-    assert _cut_every_connection(postgres_url) >= 1
+    assert cut_every_other_connection(postgres_url) >= 1
 
     listed = await world.api("GET", "/api/clients")
     assert listed.status_code == 200, listed.text
@@ -51,7 +43,7 @@ async def test_requests_after_every_connection_was_cut_are_answered(
         "PATCH", f"/api/clients/{created.json()['id']}", json={"name": "Acme Corp"}
     )
     assert renamed.status_code == 200, renamed.text
-    assert _cut_every_connection(postgres_url) >= 1
+    assert cut_every_other_connection(postgres_url) >= 1
     again = await world.api("GET", "/api/clients")
     assert [c["name"] for c in again.json()["items"]] == ["Acme Corp"]
 

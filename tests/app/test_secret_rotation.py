@@ -5,7 +5,6 @@ the new key alone opens them all, and the old one none."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from app.db import transaction
 from app.runtime import open_runtime
 from app.secret_rotation import all_sealed_columns, rotate_secrets
 from app.tenants.models import Tenant
+from tests.support.app_process import app_environment
 from tests.support.apps import TEST_SECRET_KEY, make_settings
 from tests.support.world import jira_world
 
@@ -110,15 +110,13 @@ async def test_the_command_names_what_no_key_opens_and_fails(
             "lost", context=f"tenant:{tenant.client_key}:shared_secret"
         )
         tenant_id = tenant.id
-    env = {
-        **os.environ,
-        "W360_ENV": "development",
-        "W360_DATABASE_URL": database_url,
-        "W360_DATA_DIR": str(tmp_path / "cli"),
-        "W360_SECRET_KEY": NEW_KEY,
-        "W360_SECRET_KEY_PREVIOUS": TEST_SECRET_KEY,
-        "W360_AUTO_MIGRATE": "false",
-    }
+    env = app_environment(
+        database_url,
+        tmp_path / "cli",
+        W360_ENV="development",
+        W360_SECRET_KEY=NEW_KEY,
+        W360_SECRET_KEY_PREVIOUS=TEST_SECRET_KEY,
+    )
 
     ran = await asyncio.to_thread(
         subprocess.run,

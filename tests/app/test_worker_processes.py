@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -17,7 +16,7 @@ import pytest
 from app.worklogs.jobs import RESOLVE_ISSUES_EVERY_SECONDS
 from tests.app.quickbooks.processes.harness import wait_until
 from tests.conftest import own_postgres_database
-from tests.support.apps import TEST_SECRET_KEY
+from tests.support.app_process import app_environment
 
 TICKS = 4
 
@@ -42,16 +41,7 @@ def _runs(logs: list[Path]) -> list[tuple[str, int, str]]:
 
 
 def test_two_workers_run_each_periodic_tick_once(queue_database_url: str, tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "W360_DATABASE_URL": queue_database_url,
-        "W360_SECRET_KEY": TEST_SECRET_KEY,
-        "W360_DATA_DIR": str(tmp_path),
-        "W360_JOBS": "worker",
-        "W360_AUTO_MIGRATE": "false",
-        "W360_LOG_LEVEL": "INFO",
-    }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env = app_environment(queue_database_url, tmp_path, W360_JOBS="worker", W360_LOG_LEVEL="INFO")
     logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
     workers = []
     for log in logs:

@@ -67,7 +67,10 @@ def test_a_chromium_that_is_there_or_a_deliberate_skip_needs_nothing(tmp_path: P
     assert skipped.stdout == "satisfied\n"
 
 
-@pytest.mark.skipif("postgresql" not in BACKENDS, reason="W360_TEST_BACKENDS leaves it out")
+@pytest.mark.skipif(
+    "postgresql" not in BACKENDS,
+    reason="W360_TEST_BACKENDS=sqlite: this run was told no PostgreSQL is there to find",
+)
 def test_a_postgresql_that_answers_needs_nothing(tmp_path: Path) -> None:
     done = run(tmp_path, f"need_postgres {POSTGRES_ADMIN_DSN}")
     assert done.returncode == 0, done.stderr

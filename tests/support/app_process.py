@@ -35,22 +35,30 @@ def free_port() -> int:
         return port
 
 
+def app_environment(database_url: str, data_dir: Path, **env: str) -> dict[str, str]:
+    """The environment of an app process (`serve`, `worker`, a one-off command) of a test:
+    this one's, the test's database and key, migrations left to the test, W360_* of `env`
+    on top. No inherited PROMETHEUS_MULTIPROC_DIR: each process has its own metrics."""
+    environment = {
+        **os.environ,
+        "W360_DATABASE_URL": database_url,
+        "W360_SECRET_KEY": TEST_SECRET_KEY,
+        "W360_DATA_DIR": str(data_dir),
+        "W360_AUTO_MIGRATE": "false",
+        "W360_LOG_LEVEL": "warning",
+        **env,
+    }
+    environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return environment
+
+
 @contextlib.contextmanager
 def serve_app_process(database_url: str, data_dir: Path, *args: str, **env: str) -> Iterator[str]:
     """`worklog360 serve` on a free port with the database migrated (W360_* from `env`);
     yields its URL once /healthz answers, and stops the process after."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    environment = {
-        **os.environ,
-        "W360_DATABASE_URL": database_url,
-        "W360_SECRET_KEY": TEST_SECRET_KEY,
-        "W360_DATA_DIR": str(data_dir),
-        "W360_BASE_URL": url,
-        "W360_AUTO_MIGRATE": "false",
-        "W360_LOG_LEVEL": "warning",
-        **env,
-    }
+    environment = app_environment(database_url, data_dir, W360_BASE_URL=url, **env)
     log = (data_dir / f"serve-{port}.log").open("wb")
     command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), *args]
     process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)

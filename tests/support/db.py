@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import create_engine, create_session_factory, transaction
@@ -41,3 +42,14 @@ async def add_tenant(
         tenant = await tenants.get_by_client_key(session, client_key)
         assert tenant is not None
         return tenant.id
+
+
+def cut_every_other_connection(postgres_url: str) -> int:
+    """What a failover, a restart or an operator's pg_terminate_backend does to the app: every
+    connection to the database but this one is ended. How many were."""
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+    return int(row[0]) if row else 0

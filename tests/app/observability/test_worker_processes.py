@@ -4,7 +4,6 @@ worker's own metrics answer on `--metrics-port`."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,8 +14,7 @@ import pytest
 
 from tests.app.quickbooks.processes.harness import wait_until
 from tests.conftest import own_postgres_database
-from tests.support.app_process import free_port, serve_app_process
-from tests.support.apps import TEST_SECRET_KEY
+from tests.support.app_process import app_environment, free_port, serve_app_process
 
 
 @pytest.fixture(scope="module")
@@ -38,16 +36,7 @@ def test_ready_while_a_worker_beats_and_its_metrics_answer(
         assert waiting.json()["checks"]["worker"]["detail"] == "no worker registered"
 
         port = free_port()
-        env = {
-            **os.environ,
-            "W360_DATABASE_URL": queue_database_url,
-            "W360_SECRET_KEY": TEST_SECRET_KEY,
-            "W360_DATA_DIR": str(tmp_path),
-            "W360_JOBS": "worker",
-            "W360_AUTO_MIGRATE": "false",
-            "W360_LOG_LEVEL": "warning",
-        }
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        env = app_environment(queue_database_url, tmp_path, W360_JOBS="worker")
         log = (tmp_path / "worker.log").open("wb")
         worker = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "worker", "--metrics-port", str(port)],

@@ -15,7 +15,7 @@ from app.worklogs.ingest import WebhookIngestor
 from app.worklogs.models import JiraIssue, Worklog
 from tests.app.worklogs.test_webhook_convergence import _event
 from tests.conftest import own_postgres_database
-from tests.support.db import add_tenant, session_factory
+from tests.support.db import add_tenant, cut_every_other_connection, session_factory
 
 
 def _parsed(kind: str, worklog_id: int, version: int, seconds: int) -> service.WorklogEvent:
@@ -163,14 +163,7 @@ async def test_writers_whose_connections_were_cut_write_the_batch_on_a_fresh_one
             # As after a burst that kept all three writers busy: three idle connections.
             while len(ingestor._idle) < ingest.MAX_WRITERS:
                 ingestor._idle.append(await ingest._autocommit_connection(engine))
-            async with sessions() as session:
-                cut = await session.scalar(
-                    text(
-                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    )
-                )
-            assert cut is not None and cut >= ingest.MAX_WRITERS
+            assert cut_every_other_connection(postgres_url) >= ingest.MAX_WRITERS
 
             await asyncio.gather(
                 *(ingestor.ingest(tenant, _parsed("worklog_created", n, 0, 60 * n)) for n in (2, 3))

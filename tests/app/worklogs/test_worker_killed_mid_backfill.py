@@ -32,6 +32,7 @@ from app.tenants.service import _secret_context
 from app.worklogs.jobs import SYNC
 from tests.app.quickbooks.processes.harness import free_port, wait_until
 from tests.conftest import own_postgres_database
+from tests.support.app_process import app_environment
 from tests.support.apps import APP_BASE_URL, TEST_SECRET_KEY, make_settings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -156,17 +157,9 @@ def test_a_backfill_left_by_a_killed_worker_is_finished_by_a_live_one(
         )
     )
     jira.call("POST", f"/sites/{SITE}/holds", json={"method": "POST", "route": LIST_ROUTE})
-    env = {
-        **os.environ,
-        "W360_DATABASE_URL": postgres_url,
-        "W360_SECRET_KEY": TEST_SECRET_KEY,
-        "W360_DATA_DIR": str(tmp_path / "workers"),
-        "W360_JOBS": "worker",
-        "W360_AUTO_MIGRATE": "false",
-        "W360_BASE_URL": APP_BASE_URL,
-        "W360_LOG_LEVEL": "warning",
-    }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env = app_environment(
+        postgres_url, tmp_path / "workers", W360_JOBS="worker", W360_BASE_URL=APP_BASE_URL
+    )
     doomed = _worker(env, tmp_path / "doomed.log")
     survivor: subprocess.Popen[bytes] | None = None
     try:
