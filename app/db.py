@@ -149,11 +149,23 @@ class WriterLock:
             yield
             return
         async with self._local:  # one thread per process waits on the file lock
-            handle = await asyncio.to_thread(_lock_file, self._path)
+            waiting = asyncio.get_running_loop().run_in_executor(None, _lock_file, self._path)
+            try:
+                # A waiter cancelled meanwhile (a timeout, a shutdown) must not leave the
+                # lock its thread then takes held by a handle nobody closes.
+                handle = await asyncio.shield(waiting)
+            except asyncio.CancelledError:
+                waiting.add_done_callback(_close_when_taken)
+                raise
             try:
                 yield
             finally:
                 handle.close()  # closing the descriptor releases the lock
+
+
+def _close_when_taken(taken: asyncio.Future[IO[bytes]]) -> None:
+    if not taken.cancelled() and taken.exception() is None:
+        taken.result().close()
 
 
 def _lock_file(path: Path) -> IO[bytes]:
