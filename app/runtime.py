@@ -164,6 +164,7 @@ def quickbooks_client(
         client_id=qbo.client_id,
         client_secret=qbo.client_secret.get_secret_value() if qbo.client_secret else None,
         max_calls_per_minute=qbo.calls_per_minute,
+        timeout_seconds=qbo.timeout_seconds,
         sleep=sleep,
     )
 

@@ -53,6 +53,9 @@ class QuickBooksSettings(BaseSettings):
     # Calls a minute to one company, summed over every process of the app (Intuit throttles
     # at 500; the margin is for clocks and for retries of throttled calls).
     calls_per_minute: int = Field(default=450, ge=1, le=500)
+    # How long one call waits for Intuit's answer before it counts as lost (then retried
+    # with the same requestid, so a create that landed meanwhile is not made twice).
+    timeout_seconds: float = Field(default=30.0, ge=1.0, le=120.0)
 
     @field_validator(
         "client_id",

@@ -373,6 +373,7 @@ class QuickBooksClient:
         max_retry_after: float = MAX_RETRY_AFTER_SECONDS,
         max_concurrency_per_realm: int = MAX_CONCURRENT_PER_REALM,
         max_calls_per_minute: int = MAX_CALLS_PER_MINUTE,
+        timeout_seconds: float | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         random: Callable[[], float] = _random.random,
         clock: Callable[[], datetime] = utc_now,
@@ -394,6 +395,12 @@ class QuickBooksClient:
         )
         self._max_concurrency = max_concurrency_per_realm
         self._max_per_minute = max_calls_per_minute
+        # Per call, over the shared client's default (Jira's calls keep theirs).
+        self._timeout = (
+            httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds))
+            if timeout_seconds is not None
+            else None
+        )
         self._sleep = sleep
         self._monotonic = monotonic
         # "Now" for token lifetimes; tests point it at the emulator's clock.
@@ -575,7 +582,12 @@ class QuickBooksClient:
         while True:
             attempt += 1
             request = self._http.build_request(
-                method, url, params=params, content=content, headers=headers
+                method,
+                url,
+                params=params,
+                content=content,
+                headers=headers,
+                timeout=self._timeout or httpx.USE_CLIENT_DEFAULT,
             )
             try:
                 if realm_id is None:

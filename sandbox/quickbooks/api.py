@@ -3,7 +3,8 @@
 Every route goes through `qbo_call`: record the call (route template, realm, minorversion,
 requestid), take a concurrency slot, apply injected latency and faults, authenticate the
 bearer token for the realm, count the call against the per-minute limits. Writes with a
-`requestid` are answered from the realm's replay cache when that id was seen before.
+`requestid` are answered from the realm's replay cache when that id was seen before; a
+fault or hold injected `after` the work applies once the write is done and its replay kept.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class QboCall:
     company: Company
     grant: Grant
     requestid: str | None
+    method: str
+    route: str
 
     def now(self) -> str:
         return response_time(self.company.now())
@@ -88,7 +91,7 @@ async def qbo_call(request: Request, realmId: str) -> AsyncIterator[QboCall]:
         if company is None:
             raise errors.AuthFault(403, "")
         company.limits.count(batch=route.endswith("/batch"))
-        yield QboCall(sandbox, company, grant, params.get("requestid"))
+        yield QboCall(sandbox, company, grant, params.get("requestid"), method, route)
     finally:
         if company is not None:
             company.limits.leave()
@@ -107,10 +110,11 @@ async def _body(request: Request) -> Any:
         raise errors.malformed_request(f"Error parsing object: {exc}") from exc
 
 
-def _idempotent(
+async def _idempotent(
     call: QboCall, limit: int, produce: Callable[[], dict[str, Any]]
 ) -> QboJSONResponse:
-    """Run a write once per requestid: a replay answers what the first call answered."""
+    """Run a write once per requestid: a replay answers what the first call answered. The
+    answer may then be lost (a fault or hold injected `after`): the write stays done."""
     requestid = call.requestid
     if requestid is not None and len(requestid) > limit:
         raise errors.business_validation(
@@ -118,13 +122,18 @@ def _idempotent(
         )
     if requestid is not None and requestid in call.company.replays:
         stored = call.company.replays[requestid]
-        return QboJSONResponse(stored.body, status_code=stored.status)
-    try:
-        stored = StoredResponse(200, {**produce(), "time": call.now()})
-    except errors.QboFault as fault:
-        stored = StoredResponse(fault.status, fault.body(call.now()))
-    if requestid is not None:
-        call.company.replays[requestid] = stored
+    else:
+        try:
+            stored = StoredResponse(200, {**produce(), "time": call.now()})
+        except errors.QboFault as fault:
+            stored = StoredResponse(fault.status, fault.body(call.now()))
+        if requestid is not None:
+            call.company.replays[requestid] = stored
+    faults = call.company.faults
+    await faults.wait_if_held(call.method, call.route, after=True)
+    lost = faults.take(call.method, call.route, after=True)
+    if lost is not None:
+        raise lost.error()
     return QboJSONResponse(stored.body, status_code=stored.status)
 
 
@@ -231,7 +240,7 @@ async def change_data_capture(call: Qbo, request: Request) -> QboJSONResponse:
 @router.post("/batch")
 async def batch_request(call: Qbo, request: Request) -> QboJSONResponse:
     body = await _body(request)
-    return _idempotent(
+    return await _idempotent(
         call,
         BATCH_REQUESTID_MAX,
         lambda: _snapshot(batch.run(call.company, body, with_requestid=call.requestid is not None)),
@@ -261,7 +270,7 @@ def _add_entity_routes(path: str, entity_type: str) -> None:
             entity = write(call.company, entity_type, operation, body, include=include)
             return _entity_response(call, entity_type, entity)
 
-        return _idempotent(call, REQUESTID_MAX, produce)
+        return await _idempotent(call, REQUESTID_MAX, produce)
 
     router.add_api_route(f"/{path}", save, methods=["POST"], name=f"save_{path}")
 
@@ -277,7 +286,7 @@ async def send_invoice(call: Qbo, invoiceId: str, request: Request) -> QboJSONRe
     def produce() -> dict[str, Any]:
         return _entity_response(call, "Invoice", invoices.send(call.company, invoiceId, send_to))
 
-    return _idempotent(call, REQUESTID_MAX, produce)
+    return await _idempotent(call, REQUESTID_MAX, produce)
 
 
 @router.get("/invoice/{invoiceId}/pdf")

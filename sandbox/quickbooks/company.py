@@ -74,6 +74,7 @@ class Company:
         self.tombstones: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in ENTITY_TYPES}
         self.replays: dict[str, StoredResponse] = {}
         self.faults = FaultPlan()
+        self.query_lag_seconds = 0.0
         self.limits = Limits(clock)
         self.on_change = on_change
         self._ids = itertools.count(1)
@@ -162,11 +163,21 @@ class Company:
         entity.setdefault("domain", "QBO")
         entity.setdefault("sparse", False)
         entity["MetaData"] = {"CreateTime": qbo_time(now), "LastUpdatedTime": qbo_time(now)}
+        entity["_created"] = now
         entity["_updated"] = now
         self.entities[entity_type][entity["Id"]] = entity
         if notify:
             self.changed(entity_type, entity["Id"], "Create", now)
         return entity
+
+    def visible_to_queries(self, entity: dict[str, Any]) -> bool:
+        """Intuit's query reads an index that trails its writes: with `query_lag_seconds`
+        set, an entity created less than that long ago is not found by a query yet (a read
+        by id sees it at once)."""
+        if self.query_lag_seconds <= 0:
+            return True
+        created = entity.get("_created")
+        return created is None or (self.now() - created).total_seconds() >= self.query_lag_seconds
 
     def touch(self, entity_type: str, entity: dict[str, Any], operation: str = "Update") -> None:
         """A saved change: SyncToken + 1, LastUpdatedTime now, a change event."""

@@ -119,16 +119,23 @@ class FaultIn(BaseModel):
     retry_after: str | None = None
     method: str | None = None
     route: str | None = None
+    # The write is done (its requestid's replay kept), then the answer is this fault.
+    after: bool = False
 
 
 class LatencyIn(BaseModel):
     seconds: float
 
 
+class QueryLagIn(BaseModel):
+    seconds: float = Field(ge=0)
+
+
 class HoldIn(BaseModel):
     method: str | None = None
     route: str | None = None
     count: int | None = Field(default=None, ge=1)
+    after: bool = False  # hold the answer of a write that is done
 
 
 class LimitsIn(BaseModel):
@@ -380,6 +387,7 @@ async def inject_faults(realm_id: str, body: FaultIn, request: Request) -> dict[
             retry_after=body.retry_after,
             method=body.method,
             route=body.route,
+            after=body.after,
         )
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from exc
@@ -409,11 +417,19 @@ async def set_latency(realm_id: str, body: LatencyIn, request: Request) -> dict[
     return {"seconds": body.seconds}
 
 
+@router.put("/companies/{realm_id}/query-lag")
+async def set_query_lag(realm_id: str, body: QueryLagIn, request: Request) -> dict[str, Any]:
+    """Queries (and batch queries) miss entities created less than `seconds` ago, as Intuit's
+    trailing query index may: only a read by id, or the write's own answer, shows them."""
+    _company(request, realm_id).query_lag_seconds = body.seconds
+    return {"seconds": body.seconds}
+
+
 @router.post("/companies/{realm_id}/holds", status_code=201)
 async def hold_calls(realm_id: str, body: HoldIn, request: Request) -> dict[str, Any]:
     """Matching API calls wait, unanswered, until `DELETE …/holds` releases them."""
     company = _company(request, realm_id)
-    company.faults.hold(method=body.method, route=body.route, count=body.count)
+    company.faults.hold(method=body.method, route=body.route, count=body.count, after=body.after)
     return {"holds": len(company.faults.holds), "waiting": company.faults.waiting}
 
 

@@ -371,7 +371,11 @@ def _sort_key(value: object) -> tuple[int, Any]:
 def run(company: Company, text: str) -> dict[str, Any]:
     """The `QueryResponse` object of a query."""
     query = parse(text)
-    rows = [public(company, query.entity, e) for e in company.entities[query.entity].values()]
+    rows = [
+        public(company, query.entity, e)
+        for e in company.entities[query.entity].values()
+        if company.visible_to_queries(e)
+    ]
     conditions = list(query.conditions)
     if query.entity in NAME_LISTS and not any(c.field == "Active" for c in conditions):
         conditions.append(Condition("Active", "=", (True,)))

@@ -421,6 +421,50 @@ async def test_quickbooks_down_keeps_the_requestid_and_the_retry_creates_once(
     assert world.quickbooks.calls.count("POST", QUERY_ROUTE) >= 1
 
 
+def create_requestids(world: World) -> list[str | None]:
+    return [c.requestid for c in world.quickbooks.calls.calls if c.route == INVOICE_ROUTE]
+
+
+async def test_an_answer_lost_after_quickbooks_created_the_invoice_makes_no_second_one(
+    world: World,
+) -> None:
+    """QuickBooks makes the invoice, then every answer to it is a 503 (a gateway losing it),
+    and its query does not see the new invoice yet, so looking the DocNumber up finds
+    nothing: only the requestid, the same on every retry and on the next Sync, stands
+    between the user's second click and a second invoice."""
+    client_id, _ = await linked_client(world)
+    invoice = await finalized_invoice(world, client_id)
+    company = world.quickbooks.company(world.realm_id)
+    company.preferences.warn_duplicate_doc_num = False  # no 6140 to catch a second one
+    world.quickbooks.clock.advance(120)  # what the setup made is visible to queries
+    company.query_lag_seconds = 60
+    company.faults.fail_next(5, status=503, method="POST", route=INVOICE_ROUTE, after=True)
+
+    status, code, _ = error_of(await sync(world, invoice["id"]))
+
+    assert (status, code) == (503, "quickbooks_unavailable")
+    (made,) = qbo_invoices(world)  # QuickBooks has it; Worklog360 could not know
+    lookups = world.quickbooks.calls.count("POST", QUERY_ROUTE) + world.quickbooks.calls.count(
+        "GET", QUERY_ROUTE
+    )
+
+    block = await synced(world, invoice["id"])
+
+    # The retry looked first, found nothing (the query lags), created with the same
+    # requestid, and QuickBooks answered from its replay: the one invoice, now recorded.
+    looked = world.quickbooks.calls.count("POST", QUERY_ROUTE) + world.quickbooks.calls.count(
+        "GET", QUERY_ROUTE
+    )
+    assert looked > lookups
+    assert [i["Id"] for i in qbo_invoices(world)] == [made["Id"]]
+    assert block["invoice_id"] == made["Id"]
+    assert block["doc_number"] == invoice["number"]
+    assert block["total"] == "270.00"
+    requestids = create_requestids(world)
+    assert len(requestids) == 6  # five tries of the first Sync, one of the second
+    assert requestids[0] is not None and set(requestids) == {requestids[0]}
+
+
 # --- a crash between QuickBooks' create and our commit ---------------------------------------
 
 

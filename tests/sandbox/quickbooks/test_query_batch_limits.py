@@ -8,7 +8,7 @@ from xml.etree import ElementTree
 
 import httpx
 
-from sandbox.quickbooks import Company, QuickBooksSandbox
+from sandbox.quickbooks import Company, QuickBooksSandbox, SandboxClock
 from tests.sandbox.quickbooks.conftest import Api, fault, invoice_body
 
 
@@ -217,3 +217,79 @@ async def test_held_calls_wait_unanswered_until_released(
     assert list(company.entities["Invoice"]) == [answer.json()["Invoice"]["Id"]]
     again = await api.post("invoice", invoice_body(customer["Id"], item_id))
     assert again.status_code == 200  # no hold any more
+
+
+INVOICE_ROUTE = "/v3/company/{realmId}/invoice"
+
+
+async def test_an_answer_lost_after_the_create_leaves_the_invoice_made(
+    api: Api, company: Company, customer: dict[str, Any], item_id: str, http: httpx.AsyncClient
+) -> None:
+    """`after`: QuickBooks creates the invoice, then the caller gets a 503; the same requestid
+    replays the create's own answer, a new one makes a second invoice."""
+    realm = company.realm_id
+    injected = await http.post(
+        f"/_sandbox/companies/{realm}/faults",
+        json={"count": 1, "status": 503, "method": "POST", "route": INVOICE_ROUTE, "after": True},
+    )
+    assert injected.json() == {"pending": 1}
+    body = invoice_body(customer["Id"], item_id)
+
+    lost = await api.post("invoice", body, requestid="sync-1")
+
+    assert lost.status_code == 503
+    assert lost.json()["Fault"]["type"] == "SystemFault"
+    (made,) = company.entities["Invoice"].values()
+    replayed = await api.post("invoice", body, requestid="sync-1")
+    assert replayed.status_code == 200
+    assert replayed.json()["Invoice"]["Id"] == made["Id"]
+    assert len(company.entities["Invoice"]) == 1
+    assert (await api.post("invoice", body, requestid="sync-2")).status_code == 200
+    assert len(company.entities["Invoice"]) == 2
+
+
+async def test_a_held_answer_comes_after_the_write_is_done(
+    api: Api, company: Company, customer: dict[str, Any], item_id: str, http: httpx.AsyncClient
+) -> None:
+    realm = company.realm_id
+    await http.post(
+        f"/_sandbox/companies/{realm}/holds",
+        json={"method": "POST", "route": INVOICE_ROUTE, "count": 1, "after": True},
+    )
+    create = asyncio.create_task(
+        api.post("invoice", invoice_body(customer["Id"], item_id), requestid="sync-1")
+    )
+    await asyncio.wait_for(company.faults.holds[0].arrived.wait(), timeout=5)
+
+    # The caller is still waiting, and QuickBooks has the invoice already.
+    assert not create.done()
+    (made,) = company.entities["Invoice"].values()
+    await http.delete(f"/_sandbox/companies/{realm}/holds")
+    answer = await create
+    assert answer.json()["Invoice"]["Id"] == made["Id"]
+
+
+async def test_a_query_lagging_behind_misses_new_invoices_for_a_while(
+    api: Api,
+    company: Company,
+    customer: dict[str, Any],
+    item_id: str,
+    http: httpx.AsyncClient,
+    qbo_clock: SandboxClock,
+) -> None:
+    older = await api.post("invoice", invoice_body(customer["Id"], item_id, DocNumber="A-1"))
+    qbo_clock.advance(60)
+    lag = await http.put(f"/_sandbox/companies/{company.realm_id}/query-lag", json={"seconds": 30})
+    assert lag.json() == {"seconds": 30}
+    newer = await api.post("invoice", invoice_body(customer["Id"], item_id, DocNumber="A-2"))
+    newer_id = newer.json()["Invoice"]["Id"]
+
+    def found(response: httpx.Response) -> list[str]:
+        return [i["DocNumber"] for i in response.json()["QueryResponse"].get("Invoice", [])]
+
+    assert found(await api.query("select * from Invoice")) == ["A-1"]
+    assert found(await api.query("select * from Invoice where DocNumber = 'A-2'")) == []
+    assert (await api.get(f"invoice/{newer_id}")).json()["Invoice"]["DocNumber"] == "A-2"
+    qbo_clock.advance(30)
+    assert found(await api.query("select * from Invoice")) == ["A-1", "A-2"]
+    assert older.status_code == 200

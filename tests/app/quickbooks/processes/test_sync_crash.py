@@ -238,3 +238,53 @@ async def test_fifty_syncs_at_once_in_two_processes_make_one_invoice(
     assert _company(setup)["counts"]["Invoice"] == 1
     done = await _sync_row(setup, invoice_id)
     assert done is not None and done.state == SYNCED
+
+
+async def test_a_create_whose_answers_time_out_is_not_made_twice(
+    setup: Setup, tmp_path: Path
+) -> None:
+    """QuickBooks makes the invoice but its answer never comes in time, on every try, and
+    its query does not see the new invoice yet. The Sync says QuickBooks is unavailable;
+    the next Sync looks, finds nothing, creates with the same requestid, and QuickBooks
+    answers from its replay: one invoice, recorded as synced."""
+    qbo = setup.qbo
+    realm = qbo.realm_id
+    invoice_id = await _finalized_invoice(setup)
+    qbo.control("PATCH", f"/companies/{realm}/preferences", json={"warn_duplicate_doc_num": False})
+    tries = 5  # the client's attempts at one call
+    qbo.control(
+        "POST",
+        f"/companies/{realm}/holds",
+        json={"method": "POST", "route": INVOICE_ROUTE, "count": tries, "after": True},
+    )
+    children = setup.children(tmp_path)
+    children.env = {**setup.env, "W360_QBO_TIMEOUT_SECONDS": "1"}
+    try:
+        children.start(
+            "web", "--tenant", str(setup.tenant_id), "sync", "--invoice", str(invoice_id)
+        )
+        children.release_when_ready()
+        wait_until(
+            lambda: _company(setup)["counts"].get("Invoice", 0) == 1,
+            "QuickBooks to make the invoice whose answer it holds",
+        )
+        qbo.control("PUT", f"/companies/{realm}/query-lag", json={"seconds": 600})
+        results = children.results()
+    finally:
+        children.kill_all()
+        qbo.control("DELETE", f"/companies/{realm}/holds")
+
+    assert results["web"] == {"quickbooks_unavailable": 1}
+    left = await _sync_row(setup, invoice_id)
+    assert left is not None and left.state != SYNCED and left.outcome_unknown
+    assert qbo.route_count("POST", INVOICE_ROUTE) == tries
+
+    await invoice_sync.sync_invoice(setup.runtime, setup.tenant_id, invoice_id)
+
+    done = await _sync_row(setup, invoice_id)
+    assert done is not None and done.state == SYNCED
+    assert _company(setup)["counts"]["Invoice"] == 1
+    assert qbo.route_count("POST", INVOICE_ROUTE) == tries + 1
+    invoice = qbo.control("GET", f"/companies/{realm}/invoices/{done.qbo_id}")["Invoice"]
+    assert invoice["DocNumber"] == "INV-1"
+    assert Decimal(str(invoice["TotalAmt"])) == Decimal("240.00")
