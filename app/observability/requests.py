@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.observability.context import CURRENT, WorkRecord
@@ -18,6 +22,7 @@ REQUEST_ID_HEADER = "x-request-id"
 # An incoming id is kept only when it looks like one (no log injection, bounded size).
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 UNMATCHED_ROUTE = "<unmatched>"
+_PLAIN_TEMPLATES: dict[Any, str] = {}
 
 logger = get_logger("worklog360.request")
 
@@ -27,8 +32,26 @@ def route_template(scope: Scope) -> str:
     path = getattr(route, "path", None)
     if isinstance(path, str):
         return path
+    plain = _PLAIN_TEMPLATES.get(scope.get("endpoint"))
+    if plain is not None:
+        return plain
     root = scope.get("root_path", "")
     return root if root else UNMATCHED_ROUTE  # a mount (/static) names its prefix only
+
+
+def add_plain_route(
+    router: APIRouter,
+    path: str,
+    endpoint: Callable[[Request], Awaitable[Response]],
+    *,
+    methods: list[str],
+) -> None:
+    """A plain Starlette route (no FastAPI dependencies: the lean webhook paths), counted and
+    logged under its template like FastAPI's own routes. (Starlette's routes do not name
+    themselves in the scope, and `include_router` copies them, so the template is kept by
+    endpoint; these routers have no prefix.)"""
+    _PLAIN_TEMPLATES[endpoint] = path
+    router.add_route(path, endpoint, methods=methods)
 
 
 class RequestObserver:

@@ -29,6 +29,7 @@ from fastapi.responses import JSONResponse
 
 from app.dependencies import RuntimeDep, get_runtime
 from app.errors import Unprocessable, error_body
+from app.observability.requests import add_plain_route
 from app.runtime import Runtime
 from app.tenants import forge_service, forge_tokens
 from app.tenants.auth import ForgeTrigger, forge_trigger
@@ -71,7 +72,7 @@ async def forge_events(request: Request) -> Response:
     return Response(status_code=204)
 
 
-router.add_route("/forge/events", forge_events, methods=["POST"])
+add_plain_route(router, "/forge/events", forge_events, methods=["POST"])
 
 
 @router.post("/forge/scheduled", status_code=204)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response
 
 from app.dependencies import RuntimeDep, SessionDep, get_runtime
 from app.errors import Unprocessable
+from app.observability.requests import add_plain_route
 from app.tenants.auth import ApiContext, webhook_context
 from app.worklogs import jobs, service
 from app.worklogs.ingest import WebhookIngestor
@@ -34,7 +35,7 @@ async def jira_worklog_webhook(request: Request) -> Response:
     return Response(status_code=204)
 
 
-router.add_route("/webhooks/jira/worklog", jira_worklog_webhook, methods=["POST"])
+add_plain_route(router, "/webhooks/jira/worklog", jira_worklog_webhook, methods=["POST"])
 
 
 def webhook_ingestor(request: Request) -> WebhookIngestor:

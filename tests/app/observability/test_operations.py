@@ -71,3 +71,23 @@ async def test_metrics_needs_its_token_when_one_is_set(tmp_path: Path) -> None:
         ok = await client.get("/metrics", headers={"Authorization": "Bearer metrics-secret-token"})
         assert ok.status_code == 200
         assert "worklog360_http_requests_total" in ok.text
+
+
+async def test_webhook_requests_are_counted_and_logged_under_their_route(tmp_path: Path) -> None:
+    """The lean webhook routes (plain Starlette routes) name their template like the others:
+    the traffic operators watch most is not lumped under "<unmatched>"."""
+    url = f"sqlite:///{tmp_path}/w.db"
+    await asyncio.to_thread(migrations.upgrade, url)
+    stream = io.StringIO()
+    configure_logging("INFO", stream)
+    async with running_app(make_settings(url, tmp_path)) as (_app, client):
+        refused = await client.post("/webhooks/jira/worklog", json={"webhookEvent": "x"})
+        forge = await client.post("/forge/events", json={})
+        after = (await client.get("/metrics")).text
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+    routes = {x["route"]: x["status"] for x in lines if x.get("event") == "request"}
+    assert routes["/webhooks/jira/worklog"] == refused.status_code == 401
+    assert routes["/forge/events"] == forge.status_code
+    assert "<unmatched>" not in routes
+    labels = {"method": "POST", "route": "/webhooks/jira/worklog", "status": "401"}
+    assert _counter(after, "worklog360_http_requests_total", **labels) == 1
