@@ -36,6 +36,7 @@ from schemathesis.specs.openapi.checks import (
 
 from sandbox.jira import JiraSandbox, Site
 from tests.support.app_process import serve_app_process, serving
+from tests.support.web_stack import acme_site
 
 EXAMPLES = int(os.environ.get("W360_FUZZ_EXAMPLES", "12"))
 CHECKS = [
@@ -94,20 +95,7 @@ async def _seed(stack: Stack) -> None:
 async def stack(database_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
     jira = JiraSandbox()
     async with serving(jira.app) as jira_url:
-        site = jira.add_site(f"{jira_url}/sites/acme")
-        site.add_user("Ada Admin", account_id="user-admin", global_permissions=["ADMINISTER"])
-        site.add_user("Mia Krystof", account_id="user-1")
-        site.add_project("ACME")
-        issue = site.add_issue("ACME", "Build it")
-        for day in (3, 4, 5):
-            site.add_worklog(
-                issue,
-                "user-1",
-                started=f"2026-11-{day:02d}T09:00:00.000+0000",
-                time_spent_seconds=5400,
-                notify=False,
-            )
-        jira.clock.advance(61)  # Jira lists a worklog as updated once it is a minute old
+        site = acme_site(jira, jira_url, "ACME")
         with serve_app_process(
             database_url,
             tmp_path,

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,19 +53,30 @@ def app_environment(database_url: str, data_dir: Path, **env: str) -> dict[str, 
     return environment
 
 
+@dataclass
+class ServedApp:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
 @contextlib.contextmanager
-def serve_app_process(database_url: str, data_dir: Path, *args: str, **env: str) -> Iterator[str]:
-    """`worklog360 serve` on a free port with the database migrated (W360_* from `env`);
-    yields its URL once /healthz answers, and stops the process after."""
-    port = free_port()
+def served_app(
+    database_url: str, data_dir: Path, *args: str, port: int | None = None, **env: str
+) -> Iterator[ServedApp]:
+    """`worklog360 serve` on `port` (default a free one) with the database migrated (W360_*
+    from `env`; W360_BASE_URL is its own URL unless `env` names the balancer's), once
+    /healthz answers; stopped after (a test may have killed it already)."""
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    environment = app_environment(database_url, data_dir, W360_BASE_URL=url, **env)
-    log = (data_dir / f"serve-{port}.log").open("wb")
+    environment = app_environment(database_url, data_dir, **{"W360_BASE_URL": url, **env})
+    log_path = data_dir / f"serve-{port}.log"
+    log = log_path.open("wb")
     command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), *args]
     process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
     try:
-        _wait_until_healthy(url, process, data_dir / f"serve-{port}.log")
-        yield url
+        _wait_until_healthy(url, process, log_path)
+        yield ServedApp(url, process, log_path)
     finally:
         process.terminate()
         try:
@@ -73,6 +85,15 @@ def serve_app_process(database_url: str, data_dir: Path, *args: str, **env: str)
             process.kill()
             process.wait()
         log.close()
+
+
+@contextlib.contextmanager
+def serve_app_process(
+    database_url: str, data_dir: Path, *args: str, port: int | None = None, **env: str
+) -> Iterator[str]:
+    """`served_app`'s URL."""
+    with served_app(database_url, data_dir, *args, port=port, **env) as app:
+        yield app.url
 
 
 def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
