@@ -107,7 +107,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    database_url: str,
+    *,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+    **kwargs: Any,
+) -> AsyncEngine:
+    """`pool_size` and `max_overflow` apply on PostgreSQL (W360_DB_POOL_SIZE and
+    W360_DB_MAX_OVERFLOW); None keeps SQLAlchemy's 5 and 10."""
     url = async_url(database_url)
     if url.get_backend_name() == "sqlite":
         _ensure_sqlite_folder(url)
@@ -115,6 +123,10 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if pool_size is not None:
+        kwargs["pool_size"] = pool_size
+    if max_overflow is not None:
+        kwargs["max_overflow"] = max_overflow
     return create_async_engine(url, **kwargs)
 
 

@@ -177,7 +177,11 @@ async def open_runtime(
     sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> AsyncIterator[Runtime]:
     """`sleep` replaces the waits between retries (tests record them instead of waiting)."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     meter = MeteredCalls()
 
     def count_metered(request: httpx.Request, response: httpx.Response) -> None:

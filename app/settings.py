@@ -190,6 +190,10 @@ class Settings(BaseSettings):
     ready_worker_heartbeat_seconds: float = 30.0
     # Request bodies above this are refused (413) before they are read, on every route.
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024)
+    # PostgreSQL: connections each process keeps open, and how many more it may open in a
+    # burst (SQLAlchemy's pool). SQLite keeps its own small pool per file.
+    db_pool_size: int = Field(default=5, ge=1, le=100)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
     qbo: QuickBooksSettings = Field(default_factory=QuickBooksSettings)
     forge: ForgeSettings = Field(default_factory=ForgeSettings)
 

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.runtime import open_runtime
+from app.settings import Settings
 from tests.conftest import own_postgres_database
 from tests.support.db import cut_every_other_connection
 from tests.support.world import World, jira_world
@@ -92,3 +95,39 @@ async def test_a_request_whose_connection_is_cut_midway_says_so_and_the_next_one
     assert [c["name"] for c in listed.json()["items"]] == ["Acme"]
     again = await world.api("PATCH", f"/api/clients/{client_id}", json={"name": "Acme Corp"})
     assert again.status_code == 200, again.text
+
+
+async def _connected(engine: AsyncEngine) -> AsyncConnection:
+    return await engine.connect()
+
+
+async def test_the_pool_is_sized_by_its_settings(
+    monkeypatch: pytest.MonkeyPatch, postgres_url: str, tmp_path: Path
+) -> None:
+    """W360_DB_POOL_SIZE and W360_DB_MAX_OVERFLOW reach the engine: with 2 + 1, three
+    connections are lent at once (PostgreSQL sees them) and a fourth waits for one."""
+    monkeypatch.setenv("W360_DB_POOL_SIZE", "2")
+    monkeypatch.setenv("W360_DB_MAX_OVERFLOW", "1")
+    settings = Settings(database_url=postgres_url, data_dir=tmp_path, auto_migrate=False)
+
+    def backends() -> int:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    async with open_runtime(settings) as runtime:
+        before = backends()
+        held = [await runtime.engine.connect() for _ in range(3)]
+        try:
+            assert backends() - before == 3
+            fourth = asyncio.create_task(_connected(runtime.engine))
+            done, _ = await asyncio.wait({fourth}, timeout=0.5)
+            assert not done  # the pool is full: it waits for a connection back
+            await held.pop().close()
+            held.append(await asyncio.wait_for(fourth, timeout=10))
+        finally:
+            for connection in held:
+                await connection.close()
