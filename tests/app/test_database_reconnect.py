@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.runtime import open_runtime
 from app.settings import Settings
 from tests.conftest import own_postgres_database
-from tests.support.db import cut_every_other_connection
+from tests.support.db import cut_every_other_connection, other_connections
 from tests.support.world import World, jira_world
 
 
@@ -110,19 +110,11 @@ async def test_the_pool_is_sized_by_its_settings(
     monkeypatch.setenv("W360_DB_MAX_OVERFLOW", "1")
     settings = Settings(database_url=postgres_url, data_dir=tmp_path, auto_migrate=False)
 
-    def backends() -> int:
-        with psycopg.connect(postgres_url, autocommit=True) as conn:
-            row = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            ).fetchone()
-        return int(row[0]) if row else 0
-
     async with open_runtime(settings) as runtime:
-        before = backends()
+        before = other_connections(postgres_url)
         held = [await runtime.engine.connect() for _ in range(3)]
         try:
-            assert backends() - before == 3
+            assert other_connections(postgres_url) - before == 3
             fourth = asyncio.create_task(_connected(runtime.engine))
             done, _ = await asyncio.wait({fourth}, timeout=0.5)
             assert not done  # the pool is full: it waits for a connection back

@@ -22,7 +22,7 @@ import pytest
 from sandbox.jira.webhooks import WebhookDelivery, webhook_request
 from tests.app.quickbooks.processes.harness import wait_until
 from tests.conftest import own_postgres_database
-from tests.support.db import cut_every_other_connection
+from tests.support.db import connections_waiting_on_a_lock, cut_every_other_connection
 from tests.support.web_stack import PROJECT, WebStack, web_stack
 
 INVOICE_ROUTE = "/v3/company/{realmId}/invoice"
@@ -157,12 +157,7 @@ async def test_both_web_processes_refreshing_at_once_make_one_refresh_call(
     ]
 
     def one_at_intuit_and_one_waiting() -> bool:
-        with psycopg.connect(postgres_url, autocommit=True) as conn:
-            row = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            ).fetchone()
-        on_lock = int(row[0]) if row else 0
+        on_lock = connections_waiting_on_a_lock(postgres_url)
         at_intuit = int(stack.qbo.control("GET", "/oauth/holds")["waiting"])
         assert at_intuit <= 1, "both processes are refreshing at Intuit"
         return at_intuit == 1 and on_lock >= 1

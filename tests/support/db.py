@@ -44,12 +44,26 @@ async def add_tenant(
         return tenant.id
 
 
+def _count(postgres_url: str, what: str = "*", where: str = "true") -> int:
+    """`count(<what>)` over the other connections to the database that match `where`
+    (pg_stat_activity's columns)."""
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        row = conn.execute(
+            f"SELECT count({what}) FROM pg_stat_activity"
+            f" WHERE datname = current_database() AND pid <> pg_backend_pid() AND ({where})"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def cut_every_other_connection(postgres_url: str) -> int:
     """What a failover, a restart or an operator's pg_terminate_backend does to the app: every
     connection to the database but this one is ended. How many were."""
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchone()
-    return int(row[0]) if row else 0
+    return _count(postgres_url, "pg_terminate_backend(pid)")
+
+
+def other_connections(postgres_url: str) -> int:
+    return _count(postgres_url)
+
+
+def connections_waiting_on_a_lock(postgres_url: str) -> int:
+    return _count(postgres_url, where="wait_event_type = 'Lock'")
