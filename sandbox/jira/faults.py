@@ -1,31 +1,24 @@
-"""Faults a site can inject into its REST API: latency on every call, the next N calls
-answering 429 (Jira's rate limiter) or 503, optionally only on one route, and holds:
+"""Faults a site can inject into its REST API (the shared plumbing is sandbox.faults):
+latency on every call, the next N calls answering 429 (Jira's rate limiter) or 503,
+optionally only on one route, and holds:
 matching calls wait, unanswered, until the test releases them (a Jira slow for as long as a
 test needs, without sleeps: the worker killed in the middle of a backfill)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sandbox import faults
 from sandbox.jira.errors import JiraApiError
 
 
-@dataclass(frozen=True, slots=True)
-class Fault:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fault(faults.Matching):
     status: int
     retry_after: str | None = None
     rate_limit_reset: bool = False
     reason: str | None = None
-    method: str | None = None
-    route: str | None = None
-
-    def applies_to(self, method: str, route: str) -> bool:
-        return (self.method is None or self.method == method) and (
-            self.route is None or self.route == route
-        )
 
     def error(self, now_ms: int) -> JiraApiError:
         headers: dict[str, str] = {}
@@ -51,52 +44,7 @@ def _reset_at(now_ms: int, retry_after: str | None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%MZ")
 
 
-@dataclass(slots=True)
-class Hold:
-    method: str | None = None
-    route: str | None = None
-    waiting: int = 0
-    released: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def applies_to(self, method: str, route: str) -> bool:
-        return (self.method is None or self.method == method) and (
-            self.route is None or self.route == route
-        )
-
-
-class FaultPlan:
-    def __init__(self) -> None:
-        self.latency_seconds = 0.0
-        self._queued: deque[Fault] = deque()
-        self.holds: list[Hold] = []
-
-    def hold(self, *, method: str | None = None, route: str | None = None) -> Hold:
-        """From now on, matching calls wait until `release()`."""
-        held = Hold(method.upper() if method else None, route)
-        self.holds.append(held)
-        return held
-
-    def release(self) -> int:
-        """Let every held call go on, and hold no more; returns how many were waiting."""
-        waiting = self.waiting
-        for held in self.holds:
-            held.released.set()
-        self.holds = []
-        return waiting
-
-    @property
-    def waiting(self) -> int:
-        return sum(h.waiting for h in self.holds)
-
-    async def wait_if_held(self, method: str, route: str) -> None:
-        for held in list(self.holds):
-            if held.applies_to(method, route):
-                held.waiting += 1
-                try:
-                    await held.released.wait()
-                finally:
-                    held.waiting -= 1
-
+class FaultPlan(faults.FaultPlan[Fault]):
     def fail_next(
         self,
         count: int = 1,
@@ -119,23 +67,7 @@ class FaultPlan:
             method=method.upper() if method else None,
             route=route,
         )
-        self._queued.extend([fault] * count)
-
-    def take(self, method: str, route: str) -> Fault | None:
-        for index, fault in enumerate(self._queued):
-            if fault.applies_to(method, route):
-                del self._queued[index]
-                return fault
-        return None
-
-    @property
-    def pending(self) -> int:
-        return len(self._queued)
-
-    def clear(self) -> None:
-        self._queued.clear()
-        self.latency_seconds = 0.0
-        self.release()
+        self.queue(fault, count)
 
 
 def _header_value(value: float | str) -> str:

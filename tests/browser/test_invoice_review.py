@@ -17,7 +17,7 @@ from typing import Any
 from playwright.sync_api import Dialog, FrameLocator, Page, expect
 
 from app.demo import Demo, DemoInBackground
-from sandbox.quickbooks.faults import Hold
+from sandbox.faults import Hold
 from tests.browser.conftest import screenshot
 from tests.browser.test_guide import api, connect_quickbooks
 from tests.browser.test_invoiced_work import Work, invoice_work, log_work
