@@ -44,7 +44,7 @@ from app.billing.models import (
     WorklogAssignment,
     WorklogRateOverride,
 )
-from app.billing.money import RoundingMode, billed_seconds_sql
+from app.billing.money import RoundingMode, billed_seconds_sql, money
 from app.billing.rates import RateSource
 from app.db import UTCDateTime, dialect_insert
 from app.worklogs.models import JiraIssue, Worklog
@@ -393,8 +393,9 @@ async def release_line_worklogs(session: AsyncSession, line: InvoiceLine) -> Non
 
 
 def _cents(value: Any) -> Decimal:
-    """A numeric read back as Decimal to the cent (SQLite hands back binary floats)."""
-    return Decimal(str(value)).quantize(Decimal("0.01"))
+    """A numeric read back as Decimal to the cent, half up like all money (SQLite hands
+    back binary floats)."""
+    return money(Decimal(str(value)))
 
 
 # --- reading ----------------------------------------------------------------------------------

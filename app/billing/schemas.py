@@ -22,7 +22,7 @@ from pydantic import (
 
 from app.billing.models import BillingSettings, Client
 from app.billing.money import MAX_RATE, RoundingMode
-from app.billing.money_view import money_hidden
+from app.billing.money_view import shown_money
 from app.billing.rates import RateSource
 from app.ids import RowId
 from app.worklogs.schemas import WorklogOut
@@ -78,13 +78,6 @@ def _no_blank(value: str) -> str:
     return value
 
 
-def _money_text(value: Decimal | None) -> str | None:
-    # Hidden from this caller: the one place money leaves the API (app.billing.visibility).
-    if value is None or money_hidden():
-        return None
-    return f"{value:.2f}"
-
-
 def _hours_text(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
@@ -93,7 +86,7 @@ Rate = Annotated[
     Decimal,
     Field(ge=0, le=MAX_RATE, decimal_places=2, allow_inf_nan=False),
 ]
-MoneyOut = Annotated[Decimal | None, PlainSerializer(_money_text, return_type=str | None)]
+MoneyOut = Annotated[Decimal | None, PlainSerializer(shown_money, return_type=str | None)]
 OptionalHoursOut = Annotated[Decimal | None, PlainSerializer(_hours_text, return_type=str | None)]
 Currency = Annotated[str, AfterValidator(_currency)]
 Email = Annotated[str | None, Field(max_length=254), AfterValidator(_email)]

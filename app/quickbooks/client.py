@@ -105,7 +105,7 @@ class InvalidGrantError(OAuthError):
     helps; the user has to connect again."""
 
 
-class AuthenticationError(QuickBooksError):
+class QuickBooksAuthenticationError(QuickBooksError):
     """401 / 3200: the access token was refused."""
 
 
@@ -125,23 +125,23 @@ class ObjectNotFoundError(QuickBooksError):
     """610: deleted, or made inactive."""
 
 
-class ValidationError(QuickBooksError):
+class QuickBooksValidationError(QuickBooksError):
     """QuickBooks refused the request's content (codes 2000 to 6999 and other 4xx)."""
 
 
-class StaleObjectError(ValidationError):
+class StaleObjectError(QuickBooksValidationError):
     """5010: the SyncToken is not the latest; read again and retry."""
 
 
-class AmountCalculationError(ValidationError):
+class AmountCalculationError(QuickBooksValidationError):
     """6070: a line's Amount is not Qty times UnitPrice."""
 
 
-class DuplicateDocNumberError(ValidationError):
+class DuplicateDocNumberError(QuickBooksValidationError):
     """6140: another transaction already has this DocNumber."""
 
 
-class DuplicateNameError(ValidationError):
+class DuplicateNameError(QuickBooksValidationError):
     """6240: another customer/vendor/employee already has this name."""
 
 
@@ -154,7 +154,7 @@ class UnavailableError(QuickBooksError):
 
 
 _BY_CODE: dict[str, type[QuickBooksError]] = {
-    "3200": AuthenticationError,
+    "3200": QuickBooksAuthenticationError,
     "3100": AuthorizationError,
     "120": AuthorizationError,
     "3001": ThrottledError,
@@ -212,14 +212,14 @@ def _error_class(status: int, code: str | None) -> type[QuickBooksError]:
     if code is not None and code in _BY_CODE:
         return _BY_CODE[code]
     if status == 401:
-        return AuthenticationError
+        return QuickBooksAuthenticationError
     if status == 429:
         return ThrottledError
     if status == 403:
         return AuthorizationError
     if status >= 500 or (code is not None and code.isdigit() and int(code) >= 10000):
         return ServerError
-    return ValidationError
+    return QuickBooksValidationError
 
 
 def error_for(
@@ -877,7 +877,7 @@ class QuickBooksApi:
         page = await self.query("SELECT * FROM Account WHERE AccountType = 'Income'")
         accounts = page.get("Account") or []
         if not accounts:
-            raise ValidationError(
+            raise QuickBooksValidationError(
                 "The QuickBooks company has no income account to book services against.",
                 code="6000",
             )

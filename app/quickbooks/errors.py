@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from app.errors import AppError, Conflict, ServiceUnavailable, Unprocessable
 from app.quickbooks.client import (
-    AuthenticationError,
     AuthorizationError,
     InvalidGrantError,
     ObjectNotFoundError,
+    QuickBooksAuthenticationError,
     QuickBooksError,
+    QuickBooksValidationError,
     ThrottledError,
-    ValidationError,
 )
 
 RECONNECT_MESSAGE = "Reconnect QuickBooks in Settings → Integrations."
@@ -40,7 +40,7 @@ class QuickBooksReconnectRequired(Conflict):
 def app_error(error: QuickBooksError) -> AppError:
     """The API error for a QuickBooks failure (routes and services raise this `from` it)."""
     tid = f" (Intuit reference {error.intuit_tid})" if error.intuit_tid else ""
-    if isinstance(error, InvalidGrantError | AuthenticationError):
+    if isinstance(error, InvalidGrantError | QuickBooksAuthenticationError):
         return QuickBooksReconnectRequired()
     if isinstance(error, AuthorizationError):
         return QuickBooksReconnectRequired(
@@ -59,7 +59,7 @@ def app_error(error: QuickBooksError) -> AppError:
             f"in QuickBooks. {error.detail}{tid}".strip(),
             code="quickbooks_object_not_found",
         )
-    if isinstance(error, ValidationError):
+    if isinstance(error, QuickBooksValidationError):
         return Unprocessable(
             f"QuickBooks refused the request: {error.detail or error.message}{tid}",
             code="quickbooks_rejected",

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing.accounting import InvoiceStates
 from app.billing.money import money
+from app.billing.money_view import shown_money
 from app.quickbooks import repository as connections
 from app.quickbooks import sync_repository as repo
 from app.quickbooks.models import QuickBooksInvoicePayment, QuickBooksInvoiceSync
@@ -240,10 +241,6 @@ def invoice_states(tenant_id: int, today: date) -> InvoiceStates:
     return InvoiceStates(table=table, statuses=STATUSES, not_held=NOT_SYNCED)
 
 
-def _money_text(value: Decimal | None) -> str | None:
-    return None if value is None else f"{money(value):.2f}"
-
-
 INTERRUPTED = (
     "The last sync did not finish. Sync again: Worklog360 looks for the invoice in "
     "QuickBooks first, so a second one is never made."
@@ -306,9 +303,9 @@ def block_of(
         "sync_started_at": row.claimed_at
         if row is not None and sync_state == "in_progress"
         else None,
-        "total": _money_text(total),
-        "paid": _money_text(paid),
-        "balance": _money_text(balance),
+        "total": shown_money(total),
+        "paid": shown_money(paid),
+        "balance": shown_money(balance),
         "due_date": (
             row.due_date.isoformat() if row is not None and synced and row.due_date else None
         ),
@@ -327,7 +324,7 @@ def block_of(
             {
                 "id": p.payment_id,
                 "date": p.paid_on.isoformat() if p.paid_on else None,
-                "amount": _money_text(p.amount),
+                "amount": shown_money(p.amount),
                 "reference": p.reference,
                 "method": p.method,
             }

@@ -44,15 +44,15 @@ from app.quickbooks import service
 from app.quickbooks import sync_repository as repo
 from app.quickbooks.client import (
     AmountCalculationError,
-    AuthenticationError,
     AuthorizationError,
     DuplicateDocNumberError,
     ObjectNotFoundError,
     QuickBooksApi,
+    QuickBooksAuthenticationError,
     QuickBooksError,
+    QuickBooksValidationError,
     StaleObjectError,
     ThrottledError,
-    ValidationError,
 )
 from app.quickbooks.errors import RECONNECT_MESSAGE, app_error
 from app.quickbooks.invoice_status import apply_invoice
@@ -371,7 +371,7 @@ async def _create_once(
         return await api.create_invoice(
             body, requestid=requestid(plan.tenant_id, plan.invoice_id, claim.attempt)
         )
-    except ValidationError as exc:
+    except QuickBooksValidationError as exc:
         progress.unknown = False
         progress.create_refused = True
         if isinstance(exc, DuplicateDocNumberError):
@@ -379,7 +379,7 @@ async def _create_once(
             if found is not None:
                 return found
         raise
-    except (AuthenticationError, AuthorizationError, ThrottledError):
+    except (QuickBooksAuthenticationError, AuthorizationError, ThrottledError):
         progress.unknown = False  # refused before QuickBooks looked at the invoice
         raise
 
@@ -534,7 +534,7 @@ def sync_error(error: QuickBooksError, plan: SyncPlan) -> AppError:
     """A specific, actionable message for each refusal (the guide's troubleshooting)."""
     element = f"{error.element} {error.detail} {error.message}"
     tid = f" (Intuit reference {error.intuit_tid})" if error.intuit_tid else ""
-    if isinstance(error, AuthenticationError | AuthorizationError):
+    if isinstance(error, QuickBooksAuthenticationError | AuthorizationError):
         return app_error(error)
     if isinstance(error, ThrottledError):
         return ServiceUnavailable(
@@ -584,7 +584,7 @@ def sync_error(error: QuickBooksError, plan: SyncPlan) -> AppError:
             + tid,
             code="quickbooks_customer_not_found",
         )
-    if isinstance(error, ValidationError):
+    if isinstance(error, QuickBooksValidationError):
         lowered = element.lower()
         if error.code == "6000" and ("vat" in lowered or "tax" in lowered):
             return Conflict(

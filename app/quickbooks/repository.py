@@ -98,13 +98,6 @@ async def forget_oauth_states(session: AsyncSession, used_before: datetime) -> N
 # --- customers -------------------------------------------------------------------------------
 
 
-async def customer_count(session: AsyncSession, tenant_id: int) -> int:
-    result = await session.execute(
-        select(func.count()).where(QuickBooksCustomer.tenant_id == tenant_id)
-    )
-    return int(result.scalar_one())
-
-
 async def customer(
     session: AsyncSession, tenant_id: int, customer_id: str
 ) -> QuickBooksCustomer | None:

@@ -7,7 +7,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.billing.invoice_repository import _cents
 from app.billing.money import RoundingMode, billed_seconds, hours, line_amount, money
+from app.billing.money_view import shown_money
 
 seconds = st.integers(min_value=0, max_value=30 * 24 * 3600)
 steps = st.sampled_from([1, 5, 6, 10, 15, 30, 60])
@@ -50,3 +52,12 @@ def test_the_worked_examples() -> None:
     assert hours(18) == Decimal("0.01")  # 0.005 h rounds half up
     assert line_amount(Decimal("1.50"), Decimal("99.99")) == Decimal("149.99")  # 149.985
     assert money("2.675") == Decimal("2.68")  # half up, where binary floats give 2.67
+
+
+def test_every_amount_read_back_or_written_out_rounds_half_up() -> None:
+    """One rounding for money everywhere: an amount read back from the database (SQLite's
+    floats) and an amount the API writes both round a half cent up, as `money` does."""
+    assert _cents(Decimal("0.125")) == money(Decimal("0.125")) == Decimal("0.13")
+    assert _cents(0.3000000000000000444) == Decimal("0.30")
+    assert shown_money(Decimal("2.345")) == "2.35"
+    assert shown_money(None) is None

@@ -16,16 +16,16 @@ import pytest
 from app.quickbooks import service as quickbooks
 from app.quickbooks.client import (
     AmountCalculationError,
-    AuthenticationError,
     DuplicateDocNumberError,
     ObjectNotFoundError,
     QuickBooksApi,
+    QuickBooksAuthenticationError,
     QuickBooksClient,
     QuickBooksEndpoints,
+    QuickBooksValidationError,
     ServerError,
     StaleObjectError,
     ThrottledError,
-    ValidationError,
 )
 from app.quickbooks.errors import app_error
 from app.tenants import repository as tenants
@@ -144,7 +144,7 @@ async def test_faults_become_typed_errors(connected: World, customer_id: str) ->
         await api.read_invoice("987654")
     assert missing.value.code == "610"
 
-    with pytest.raises(ValidationError) as too_long:
+    with pytest.raises(QuickBooksValidationError) as too_long:
         await api.create("Invoice", _invoice(connected, customer_id, DocNumber="X" * 22))
     assert too_long.value.code == "2050"
 
@@ -245,7 +245,7 @@ async def test_a_refused_token_raises_an_authentication_error() -> None:
             client_id="x",
             client_secret="y",
         )
-        with pytest.raises(AuthenticationError) as refused:
+        with pytest.raises(QuickBooksAuthenticationError) as refused:
             await client.api(company.realm_id, BadTokens()).company_info()
     await qbo.aclose()
     assert refused.value.code == "3200"
