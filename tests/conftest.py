@@ -25,6 +25,25 @@ POSTGRES_ADMIN_DSN = os.environ.get(
 BACKENDS = [b.strip() for b in os.environ.get("W360_TEST_BACKENDS", "sqlite,postgresql").split(",")]
 
 
+# Tests that drive many real processes or a browser: one pytest worker runs them one after
+# another (scripts/test passes `--dist loadgroup`), so that a burst of four app processes
+# never shares the machine's two cores with a browser waiting on a page.
+HEAVY = (
+    "tests/browser/",
+    "tests/app/test_web_processes.py",
+    "tests/app/test_api_fuzz.py",
+    "tests/app/test_deploy.py",
+    "tests/app/quickbooks/processes/test_sync_crash.py",
+    "tests/app/worklogs/test_worker_killed_mid_backfill.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(HEAVY):
+            item.add_marker(pytest.mark.xdist_group("heavy"))
+
+
 def _create_postgres_database() -> tuple[str, str]:
     name = f"w360_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as conn:
