@@ -77,7 +77,7 @@ def _rotate_secrets(args: argparse.Namespace) -> int:
     import asyncio
 
     from app import secret_rotation
-    from app.runtime import open_runtime
+    from app.assembly import open_runtime
 
     settings = load_settings()
     settings.check()

@@ -64,6 +64,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+# A foreign key declared with `info=trigger_on_postgresql()` is a statement-level trigger on
+# PostgreSQL instead (the same checks, locks and cascade once per statement rather than once
+# per row, when a draft claims 50,000 worklogs into 50,000 lines): schema comparisons there
+# do not expect the constraint.
+_ENFORCED_BY = "worklog360_enforced_by"
+
+
+def trigger_on_postgresql() -> dict[str, Any]:
+    return {_ENFORCED_BY: "trigger on postgresql"}
+
+
+def enforced_by_trigger_on_postgresql(constraint: object) -> bool:
+    info = getattr(constraint, "info", None)
+    return isinstance(info, dict) and info.get(_ENFORCED_BY) == "trigger on postgresql"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime(), Decimal: Numeric(18, 2)}

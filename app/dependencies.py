@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import transaction
 from app.runtime import Runtime
+
+Dependency = TypeVar("Dependency", bound=Callable[..., Any])
+BEFORE_THE_TRANSACTION = "__w360_before_the_transaction__"
+
+
+def before_the_transaction(dependency: Dependency) -> Dependency:
+    """A dependency that asks Jira (or anything slow) before the request's transaction opens:
+    a write must not hold the database (SQLite's one writer) while it waits. FastAPI solves a
+    route's dependencies in the order they are declared, so a route must declare these before
+    `SessionDep`; tests/app/test_dependency_order.py holds every route of the app to it."""
+    setattr(dependency, BEFORE_THE_TRANSACTION, True)
+    return dependency
 
 
 def get_runtime(request: Request) -> Runtime:

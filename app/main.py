@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import validation_errors
+from app.assembly import open_runtime
 from app.billing import accounting
 from app.billing.invoice_routes import router as invoices_router
 from app.billing.lock_triggers import locked_refusal
@@ -33,7 +34,6 @@ from app.quickbooks import jobs as quickbooks_jobs  # noqa: F401 - registers its
 from app.quickbooks.invoice_routes import router as quickbooks_invoices_router
 from app.quickbooks.provider import QuickBooksAccounting
 from app.quickbooks.routes import router as quickbooks_router
-from app.runtime import open_runtime
 from app.settings import PROJECT_ROOT, Settings, load_settings
 from app.tenants import jobs as tenant_jobs  # noqa: F401 - registers its jobs
 from app.tenants.forge_routes import router as forge_router

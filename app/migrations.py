@@ -9,8 +9,7 @@ import psycopg
 from alembic import command
 from alembic.config import Config
 
-from app.billing.models import FOREIGN_KEYS_AS_TRIGGERS
-from app.db import conninfo
+from app.db import conninfo, enforced_by_trigger_on_postgresql
 from app.settings import PROJECT_ROOT
 
 JOB_QUEUE_PREFIX = "procrastinate"  # migration 0013's tables, procrastinate's own schema
@@ -57,7 +56,7 @@ def include_object_for(dialect: str) -> Callable[[Any, str | None, str, bool, An
         return not (
             dialect == "postgresql"
             and type_ == "foreign_key_constraint"
-            and name in FOREIGN_KEYS_AS_TRIGGERS
+            and enforced_by_trigger_on_postgresql(obj)
         )
 
     return include

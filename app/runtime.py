@@ -1,36 +1,36 @@
 """The long-lived parts of a running app: engine, sessions, HTTP clients, key stores.
 
-Built once per process by `open_runtime` (the FastAPI lifespan, the worker, the CLI) and
-handed to routes through `RuntimeDep`. Tests pass an httpx transport so that every outbound
-call reaches the Jira/QuickBooks emulators in-process instead of the network.
+Built once per process by `app.assembly.open_runtime` (the FastAPI lifespan, the worker,
+the CLI) and handed to routes through `RuntimeDep`. This module is below every domain: it
+names the QuickBooks parts it carries only for their types, and `app.quickbooks.assembly`
+makes them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.cache import TTLCache
 from app.crypto import SecretBox
-from app.db import WriterLock, create_engine, create_session_factory
-from app.jobs import EmbeddedJobs, JobQueue
+from app.db import WriterLock
+from app.jobs import JobQueue
 from app.observability.outbound import MeteredTransport, Observer, Services
-from app.quickbooks.call_budget import SharedCallBudget
-from app.quickbooks.client import QuickBooksClient, QuickBooksEndpoints
-from app.quickbooks.metering import MeteredCalls, metered_realm
 from app.settings import Settings
 from app.timeutil import WallClock
 from connect.install import InstallKeyStore
 from connect.jira import JiraClient
 from forge.invocation import InvocationTokenVerifier
 from forge.jwks import JwksKeyStore
+
+if TYPE_CHECKING:  # made by app.quickbooks.assembly; the kernel only carries them
+    from app.quickbooks.client import QuickBooksClient
+    from app.quickbooks.metering import MeteredCalls
 
 USER_AGENT = "Worklog360/0.1 (+atlassian-connect)"
 TENANT_AUTH_TTL_SECONDS = 10.0
@@ -45,6 +45,8 @@ FORGE_TOKEN_TTL_SECONDS = 300.0
 
 
 TenantHook = Callable[[int], Awaitable[None]]
+# Reads figures from the database when /metrics is scraped (app.observability.gauges).
+GaugeReader = Callable[["Runtime"], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -73,11 +75,13 @@ class Runtime:
     # W360_FORGE_APP_ID is unset (the Forge door is closed).
     forge_keys: JwksKeyStore
     forge_verifier: InvocationTokenVerifier | None
+    # QuickBooks calls Intuit meters, counted here, stored every 30 s (app.quickbooks.metering).
+    metered_calls: MeteredCalls
     # What tokens' times are read against (tests move it with the emulators' clocks).
     clock: WallClock = field(default_factory=WallClock)
-    # QuickBooks calls Intuit meters, counted here, stored every 30 s (app.quickbooks.metering).
-    metered_calls: MeteredCalls = field(default_factory=MeteredCalls)
     tenant_hooks: TenantHooks = field(default_factory=TenantHooks)
+    # The domains' figures for /metrics (registered as the runtime is assembled).
+    gauges: list[GaugeReader] = field(default_factory=list)
     # Verified tenants by clientKey, so that a busy site's webhooks do not read the tenant
     # row and decrypt its secret on every request. Lifecycle events clear an entry at once
     # in this process; other processes see a change within the TTL.
@@ -135,130 +139,3 @@ def outbound_client(
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
     )
-
-
-def _quickbooks_services(settings: Settings) -> Services:
-    qbo = settings.qbo
-    return Services(
-        [
-            qbo.effective_api_base_url,
-            qbo.effective_token_url,
-            qbo.effective_revoke_url,
-            qbo.effective_authorize_url,
-        ]
-    )
-
-
-def quickbooks_client(
-    settings: Settings, http: httpx.AsyncClient, sleep: Callable[[float], Awaitable[None]]
-) -> QuickBooksClient:
-    qbo = settings.qbo
-    return QuickBooksClient(
-        http,
-        QuickBooksEndpoints(
-            authorize_url=qbo.effective_authorize_url,
-            token_url=qbo.effective_token_url,
-            revoke_url=qbo.effective_revoke_url,
-            api_base_url=qbo.effective_api_base_url,
-        ),
-        client_id=qbo.client_id,
-        client_secret=qbo.client_secret.get_secret_value() if qbo.client_secret else None,
-        max_calls_per_minute=qbo.calls_per_minute,
-        timeout_seconds=qbo.timeout_seconds,
-        sleep=sleep,
-    )
-
-
-@asynccontextmanager
-async def open_runtime(
-    settings: Settings,
-    *,
-    transport: httpx.AsyncBaseTransport | None = None,
-    sleep: Callable[[float], Awaitable[None]] | None = None,
-) -> AsyncIterator[Runtime]:
-    """`sleep` replaces the waits between retries (tests record them instead of waiting)."""
-    engine = create_engine(
-        settings.database_url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-    )
-    meter = MeteredCalls()
-
-    def count_metered(request: httpx.Request, response: httpx.Response) -> None:
-        realm = metered_realm(request, response)
-        if realm is not None:
-            meter.note(realm)
-
-    http = outbound_client(
-        transport, services=_quickbooks_services(settings), observers=[count_metered]
-    )
-    jobs: JobQueue
-    queued = None
-    if settings.jobs == "worker":
-        from app.job_queue import QueuedJobs  # procrastinate: only when jobs are queued
-
-        jobs = queued = QueuedJobs(settings.database_url)
-        await queued.open()
-    else:
-        jobs = EmbeddedJobs()
-    forge_keys = JwksKeyStore(http)
-    forge_app_id = settings.forge.effective_app_id
-    clock = WallClock()
-    runtime: Runtime | None = None
-    try:
-        runtime = Runtime(
-            settings=settings,
-            engine=engine,
-            sessions=create_session_factory(engine),
-            secrets=SecretBox(settings.effective_secret_key, settings.previous_secret_keys),
-            install_keys=InstallKeyStore(settings.connect_install_keys_url, http),
-            http=http,
-            jira=JiraClient(
-                http, app_key=settings.app_key, sleep=sleep or asyncio.sleep, clock=clock
-            ),
-            jobs=jobs,
-            quickbooks=quickbooks_client(settings, http, sleep or asyncio.sleep),
-            writer_lock=WriterLock(settings.database_url),
-            forge_keys=forge_keys,
-            forge_verifier=(
-                InvocationTokenVerifier(
-                    app_id=forge_app_id,
-                    keys=forge_keys,
-                    jwks_url=settings.forge.jwks_url,
-                    isolated_cloud_jwks_url_template=settings.forge.ic_jwks_url_template,
-                    clock=clock,
-                )
-                if forge_app_id is not None
-                else None
-            ),
-            clock=clock,
-            metered_calls=meter,
-        )
-        if queued is not None:
-            queued.bind(runtime)
-        if engine.dialect.name == "postgresql":
-            # Many machines: the company's budget is shared through the database. On SQLite
-            # (one machine, a few processes) each process keeps its own pace, rather than
-            # take the one writer lock twice for every QuickBooks call.
-            runtime.quickbooks.shared_budget = SharedCallBudget(
-                runtime.sessions, runtime.writer_lock, per_minute=settings.qbo.calls_per_minute
-            )
-        flusher = asyncio.create_task(meter.flush_every(runtime.sessions), name="metered-calls")
-        try:
-            yield runtime
-        finally:
-            flusher.cancel()
-            await asyncio.gather(flusher, return_exceptions=True)
-    finally:
-        if runtime is not None and runtime.background:
-            await asyncio.gather(*runtime.background, return_exceptions=True)
-        if runtime is not None:
-            try:
-                await meter.flush(runtime.sessions)
-            except Exception:
-                logging.getLogger(__name__).warning(
-                    "storing QuickBooks metered-call counts at shutdown failed", exc_info=True
-                )
-        await jobs.close()
-        await http.aclose()
-        await engine.dispose()

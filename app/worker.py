@@ -9,10 +9,10 @@ import logging
 import httpx
 
 from app import migrations
+from app.assembly import open_runtime
 from app.job_queue import QueuedJobs
 from app.privacy import jobs as privacy_jobs
 from app.quickbooks import jobs as quickbooks_jobs
-from app.runtime import open_runtime
 from app.settings import Settings, SettingsError
 from app.tenants import jobs as tenant_jobs
 from app.worklogs import jobs as worklog_jobs

@@ -11,12 +11,13 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.billing import repository
-from app.dependencies import RuntimeDep
+from app.dependencies import RuntimeDep, before_the_transaction
 from app.errors import Forbidden
 from app.tenants.auth import ApiContext
 from app.tenants.permissions import require_billing_editor
 
 
+@before_the_transaction
 async def billing_editor(runtime: RuntimeDep, context: ApiContext) -> None:
     async with runtime.sessions() as session:
         group = await repository.billing_group(session, context.tenant.id)
@@ -32,5 +33,4 @@ async def can_edit_billing(runtime: RuntimeDep, context: ApiContext) -> bool:
     return True
 
 
-# Put it before the SessionDep parameter: FastAPI resolves dependencies in that order.
 BillingEditor = Annotated[None, Depends(billing_editor)]

@@ -38,16 +38,17 @@ from app.billing.invoices import InvoiceView
 from app.billing.money import hours
 from app.billing.money_view import money_hidden
 from app.billing.visibility import MoneyVisibility
-from app.dependencies import RuntimeDep, SessionDep
+from app.dependencies import RuntimeDep, SessionDep, before_the_transaction
 from app.ids import RowId
 from app.tenants.auth import ApiContext
 from app.tenants.people import PersonNames, PersonNamesDep
-from app.worklogs.schemas import Person
+from app.tenants.schemas import Person
 
 # Money in every answer is hidden from readers when the site says so.
 router = APIRouter(prefix="/api", tags=["invoices"], dependencies=[MoneyVisibility])
 
 
+@before_the_transaction
 async def invoice_person_names(
     invoice_id: RowId, runtime: RuntimeDep, context: ApiContext
 ) -> PersonNames:
@@ -61,7 +62,6 @@ async def invoice_person_names(
     return names
 
 
-# Before the SessionDep parameter: FastAPI resolves dependencies in that order.
 InvoicePersonNamesDep = Annotated[PersonNames, Depends(invoice_person_names)]
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from app import validation_errors
 from app.billing.schemas import HoursOut, MoneyOut, OptionalHoursOut, Rate, _Input, _no_blank
-from app.worklogs.schemas import Person
+from app.tenants.schemas import Person
 
 # QuickBooks keeps 4,000 characters of a line's description; we keep no more than it can.
 MAX_DESCRIPTION = 4000

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.db import Base, trigger_on_postgresql
 from app.timeutil import utc_now
 
 
@@ -297,12 +297,13 @@ class InvoiceLine(Base):
     amount: Mapped[Decimal]
 
     __table_args__ = (
-        # A trigger on PostgreSQL: see FOREIGN_KEYS_AS_TRIGGERS.
+        # A statement-level trigger on PostgreSQL (migration 0009; app.db).
         ForeignKeyConstraint(
             ["tenant_id", "invoice_id"],
             ["invoices.tenant_id", "invoices.id"],
             name="fk_invoice_lines_invoice",
             ondelete="CASCADE",
+            info=trigger_on_postgresql(),
         ),
         Index("ix_invoice_lines_order", "tenant_id", "invoice_id", "position", "id"),
     )
@@ -339,18 +340,13 @@ class InvoiceWorklog(Base):
     jira_updated_at: Mapped[datetime]
 
     __table_args__ = (
-        # A trigger on PostgreSQL: see FOREIGN_KEYS_AS_TRIGGERS.
+        # A statement-level trigger on PostgreSQL (migration 0009; app.db).
         ForeignKeyConstraint(
             ["tenant_id", "invoice_id"],
             ["invoices.tenant_id", "invoices.id"],
             name="fk_invoice_worklogs_invoice",
             ondelete="CASCADE",
+            info=trigger_on_postgresql(),
         ),
         Index("ix_invoice_worklogs_invoice", "tenant_id", "invoice_id", "group_key"),
     )
-
-
-# On PostgreSQL these foreign keys are statement-level triggers instead (migration 0009):
-# the same checks, locks and cascade, once per statement rather than once per row, when a
-# draft claims 50,000 worklogs into 50,000 lines. Schema comparisons skip them there.
-FOREIGN_KEYS_AS_TRIGGERS = frozenset({"fk_invoice_lines_invoice", "fk_invoice_worklogs_invoice"})

@@ -16,7 +16,7 @@ from app.billing.worklog_facets import worklog_facets
 from app.dependencies import SessionDep
 from app.ids import RowId
 from app.tenants.auth import ApiContext
-from app.worklogs.schemas import Person
+from app.tenants.schemas import Person
 
 # Money in every answer is hidden from readers when the site says so.
 router = APIRouter(prefix="/api", tags=["reports"], dependencies=[MoneyVisibility])

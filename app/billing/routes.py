@@ -45,7 +45,7 @@ from app.billing.schemas import (
 )
 from app.billing.service import BudgetView, PricedWorklog
 from app.billing.visibility import MoneyVisibility
-from app.dependencies import RuntimeDep, SessionDep
+from app.dependencies import RuntimeDep, SessionDep, before_the_transaction
 from app.ids import RowId
 from app.tenants.auth import ApiContext
 from app.worklogs import service as worklogs
@@ -225,6 +225,7 @@ async def list_budgets(
     return BudgetPage(items=[_budget_out(v) for v in views], next_cursor=next_cursor)
 
 
+@before_the_transaction
 async def _checked_budget(data: BudgetIn, runtime: RuntimeDep, context: ApiContext) -> BudgetIn:
     """The new budget's projects checked against Jira, before the transaction opens."""
     await jira_projects.check_budget_projects(
@@ -233,6 +234,7 @@ async def _checked_budget(data: BudgetIn, runtime: RuntimeDep, context: ApiConte
     return data
 
 
+@before_the_transaction
 async def _checked_budget_patch(
     budget_id: RowId, patch: BudgetPatch, runtime: RuntimeDep, context: ApiContext
 ) -> BudgetPatch:

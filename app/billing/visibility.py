@@ -17,7 +17,7 @@ from fastapi import Depends, Response
 from app.billing import repository
 from app.billing.editor import can_edit_billing
 from app.billing.money_view import hide_money
-from app.dependencies import RuntimeDep
+from app.dependencies import RuntimeDep, before_the_transaction
 from app.errors import ServiceUnavailable
 from app.tenants.auth import ApiContext
 
@@ -36,6 +36,7 @@ async def money_shown_to(runtime: RuntimeDep, context: ApiContext) -> bool:
         return False
 
 
+@before_the_transaction
 async def money_visibility(runtime: RuntimeDep, context: ApiContext, response: Response) -> None:
     hidden = not await money_shown_to(runtime, context)
     hide_money(hidden)

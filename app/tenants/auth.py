@@ -19,7 +19,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.dependencies import RuntimeDep
+from app.dependencies import RuntimeDep, before_the_transaction
 from app.errors import NotFound, Unauthorized
 from app.observability.context import note_tenant
 from app.tenants import forge_service, service
@@ -74,6 +74,7 @@ async def page_context(request: Request, runtime: RuntimeDep) -> ConnectContext:
     return await _authenticate(request, runtime, token=token, accept_context_qsh=False)
 
 
+@before_the_transaction
 async def api_context(request: Request, runtime: RuntimeDep) -> CallerContext:
     """A Connect JWT (the iframe's context token) or a Forge UI call's FIT: same routes."""
     header = request.headers.get("authorization")
@@ -151,7 +152,6 @@ async def lifecycle_context(request: Request, runtime: RuntimeDep) -> ConnectCon
 PageContext = Annotated[ConnectContext, Depends(page_context)]
 ApiContext = Annotated[CallerContext, Depends(api_context)]
 ForgeTrigger = Annotated[InvocationClaims, Depends(forge_trigger)]
-WebhookContext = Annotated[ConnectContext, Depends(webhook_context)]
 LifecycleContext = Annotated[ConnectContext, Depends(lifecycle_context)]
 
 

@@ -17,12 +17,12 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.dependencies import RuntimeDep
+from app.dependencies import RuntimeDep, before_the_transaction
 from app.runtime import Runtime
 from app.tenants.auth import ApiContext
 from app.tenants.jira import jira_for_tenant
+from app.tenants.schemas import Person
 from app.tenants.service import TenantRef
-from app.worklogs.schemas import Person
 from connect.jira import JiraError, SiteJiraClient
 
 logger = logging.getLogger(__name__)
@@ -84,6 +84,7 @@ class PersonNames:
             self._runtime.unnamed.put(self._key(account_id), True)
 
 
+@before_the_transaction
 async def person_names(runtime: RuntimeDep, context: ApiContext) -> PersonNames:
     """The caller's own name is asked for before the request's transaction opens: they are
     who generates or finalizes, and a write must not wait on Jira inside its transaction."""
@@ -92,5 +93,4 @@ async def person_names(runtime: RuntimeDep, context: ApiContext) -> PersonNames:
     return names
 
 
-# Put it before the SessionDep parameter: FastAPI resolves dependencies in that order.
 PersonNamesDep = Annotated[PersonNames, Depends(person_names)]

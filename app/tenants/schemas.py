@@ -3,6 +3,13 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 
+class Person(BaseModel):
+    """A Jira account as the pages show it: its id and its name, when Jira has told it."""
+
+    account_id: str
+    display_name: str | None
+
+
 class LifecyclePayload(BaseModel):
     """The JSON body Jira POSTs to every lifecycle callback."""
 

@@ -6,13 +6,9 @@ from pydantic import BaseModel
 
 from app.quantities import hours
 from app.tenants.jira import WAITING_FOR_JIRA
+from app.tenants.schemas import Person
 from app.worklogs.models import WorklogSync
 from app.worklogs.service import WorklogRow
-
-
-class Person(BaseModel):
-    account_id: str
-    display_name: str | None
 
 
 class WorklogOut(BaseModel):

@@ -184,7 +184,7 @@ def reset_peak_rss() -> bool:
 async def _measure(database_url: str, tenant_id: int, traced: bool) -> dict[str, Any]:
     from sqlalchemy import text
 
-    from app.runtime import open_runtime
+    from app.assembly import open_runtime
     from app.settings import Settings
     from app.worklogs.sync import run_worklog_sync
 

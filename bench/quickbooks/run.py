@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from app import migrations  # noqa: E402
+from app.assembly import open_runtime  # noqa: E402
 from app.billing.models import BillingSettings, Budget, Client, Invoice  # noqa: E402
 from app.db import create_engine, create_session_factory, transaction  # noqa: E402
 from app.quickbooks import changes  # noqa: E402
@@ -61,7 +62,6 @@ from app.quickbooks.models import (  # noqa: E402
     QuickBooksInvoiceSync,
 )
 from app.quickbooks.tokens import ConnectionTokens, seal_tokens  # noqa: E402
-from app.runtime import open_runtime  # noqa: E402
 from app.settings import QuickBooksSettings, Settings  # noqa: E402
 from bench.databases import add_bench_tenant, fresh_database  # noqa: E402
 

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.runtime import open_runtime
+from app.assembly import open_runtime
 from app.settings import Settings
 from tests.conftest import own_postgres_database
 from tests.support.db import cut_every_other_connection, other_connections

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from app.assembly import open_runtime
 from app.crypto import SecretBox, SecretDecryptionError
 from app.db import transaction
-from app.runtime import open_runtime
 from app.secret_rotation import all_sealed_columns, rotate_secrets
 from app.tenants.models import Tenant
 from tests.support.app_process import app_environment

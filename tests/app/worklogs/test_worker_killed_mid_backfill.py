@@ -23,9 +23,9 @@ import psycopg
 import pytest
 from sqlalchemy import select
 
+from app.assembly import open_runtime
 from app.crypto import SecretBox
 from app.db import transaction
-from app.runtime import open_runtime
 from app.tenants import repository as tenants
 from app.tenants.models import Tenant
 from app.tenants.service import _secret_context

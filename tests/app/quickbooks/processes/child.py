@@ -13,11 +13,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.assembly import open_runtime
 from app.errors import AppError
 from app.quickbooks import invoice_sync, service
 from app.quickbooks.client import ThrottledError
 from app.quickbooks.tokens import ConnectionTokens
-from app.runtime import Runtime, open_runtime
+from app.runtime import Runtime
 from app.settings import Settings
 
 GO_DEADLINE_SECONDS = 60.0

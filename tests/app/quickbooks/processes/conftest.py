@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from app.assembly import open_runtime
 from app.db import transaction
 from app.quickbooks.models import QuickBooksConnection
 from app.quickbooks.tokens import CONNECTED, seal_tokens
-from app.runtime import Runtime, open_runtime
+from app.runtime import Runtime
 from app.settings import QuickBooksSettings
 from tests.app.quickbooks.processes.harness import REDIRECT_URI, Children, QboServer, qbo_server
 from tests.conftest import empty_all_tables, own_postgres_database
