@@ -3,21 +3,16 @@ every user of the site; everything else needs a billing editor."""
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from app.billing import accounting, invoice_list
 from app.billing import invoices as service
-from app.billing.caps import CapWarning
 from app.billing.editor import BillingEditor
-from app.billing.invoice_list import InvoiceListItem, ListQuery
-from app.billing.invoice_repository import Drift, LineView, LineWorklog
+from app.billing.invoice_list import ListQuery
 from app.billing.invoice_schemas import (
-    CapWarningOut,
     CurrencyTotalsOut,
-    DriftOut,
     FinalizeIn,
     InvoiceGenerate,
     InvoiceListItemOut,
@@ -25,24 +20,25 @@ from app.billing.invoice_schemas import (
     InvoicePage,
     InvoicePatch,
     InvoicePreviewOut,
-    InvoiceStatus,
     LineIn,
-    LineOut,
     LinePageOut,
     LinePatch,
-    LineWorklogOut,
     LineWorklogPageOut,
-    NamedRef,
 )
-from app.billing.invoices import InvoiceView
+from app.billing.invoice_views import (
+    cap_warnings_out,
+    invoice_out,
+    line_worklog_out,
+    lines_out,
+    read_invoice_out,
+    summary_fields,
+)
 from app.billing.money import hours
-from app.billing.money_view import money_hidden
 from app.billing.visibility import MoneyVisibility
 from app.dependencies import RuntimeDep, SessionDep, before_the_transaction
 from app.ids import RowId
 from app.tenants.auth import ApiContext
 from app.tenants.people import PersonNames, PersonNamesDep
-from app.tenants.schemas import Person
 
 # Money in every answer is hidden from readers when the site says so.
 router = APIRouter(prefix="/api", tags=["invoices"], dependencies=[MoneyVisibility])
@@ -65,114 +61,6 @@ async def invoice_person_names(
 InvoicePersonNamesDep = Annotated[PersonNames, Depends(invoice_person_names)]
 
 
-def _summary_fields(item: InvoiceListItem | InvoiceView, names: PersonNames) -> dict[str, object]:
-    invoice = item.invoice
-    return {
-        "id": invoice.id,
-        "number": invoice.number,
-        "status": InvoiceStatus(invoice.status),
-        "client": NamedRef(id=item.client.id, name=item.client.name),
-        "budget": NamedRef(id=item.budget.id, name=item.budget.name),
-        "currency": invoice.currency,
-        "period_start": invoice.period_start,
-        "period_end": invoice.period_end,
-        "group_by": invoice.group_by,
-        "issue_date": invoice.issue_date,
-        "due_date": invoice.due_date,
-        "total": invoice.total,
-        "created_at": invoice.created_at,
-        "created_by": names.person(invoice.created_by),
-        "finalized_at": invoice.finalized_at,
-        "finalized_by": names.person(invoice.finalized_by),
-    }
-
-
-def _lines(lines: list[LineView], worklog_ids: dict[int, list[int]]) -> list[LineOut]:
-    return [
-        LineOut(
-            id=line.id,
-            kind=line.kind,
-            description=line.description,
-            actual_hours=line.actual_hours,
-            hours=line.hours,
-            rate=line.rate,
-            amount=line.amount,
-            worklog_ids=[str(i) for i in worklog_ids.get(line.id, [])],
-        )
-        for line in lines
-    ]
-
-
-def _drift(d: Drift) -> DriftOut:
-    return DriftOut(
-        worklog_id=str(d.worklog_id),
-        change=d.change,
-        detected_at=d.detected_at,
-        issue_key=d.issue_key,
-        author=Person(account_id=d.author_account_id, display_name=d.author_display_name),
-        started_on=d.started_on,
-        hours=hours(d.seconds),
-        hours_now=None if d.seconds_now is None else hours(d.seconds_now),
-    )
-
-
-def _line_worklog(w: LineWorklog) -> LineWorklogOut:
-    started = w.started_at
-    if w.started_offset_minutes is not None:
-        started = started.astimezone(timezone(timedelta(minutes=w.started_offset_minutes)))
-    return LineWorklogOut(
-        id=str(w.worklog_id),
-        issue_key=w.issue_key,
-        issue_summary=w.issue_summary,
-        author=Person(account_id=w.author_account_id, display_name=w.author_display_name),
-        started=started.isoformat(timespec="milliseconds"),
-        started_on=w.started_on,
-        actual_hours=hours(w.seconds),
-        hours=hours(w.billed_seconds),
-        comment=w.comment or "",
-        deleted_in_jira=w.deleted_in_jira,
-    )
-
-
-async def _out(session: SessionDep, view: InvoiceView, names: PersonNames) -> InvoiceOut:
-    invoice = view.invoice
-    blocks = await accounting.invoice_blocks(session, invoice.tenant_id, [invoice.id])
-    return InvoiceOut(
-        **_summary_fields(view, names),
-        quickbooks=blocks.get(invoice.id),
-        notes=invoice.notes,
-        internal_note=invoice.internal_note,
-        rounding_minutes=invoice.rounding_minutes,
-        rounding_mode=invoice.rounding_mode,
-        actual_hours=hours(view.figures.actual_seconds),
-        hours=view.figures.hours,
-        lines=_lines(view.lines, view.worklog_ids),
-        line_count=view.figures.lines,
-        worklog_count=view.figures.worklogs,
-        lines_next_cursor=view.lines_next_cursor,
-        drift=[_drift(d) for d in view.drift],
-        cap_warnings=_cap_warnings(view.cap_warnings, view.budget.name),
-    )
-
-
-def _cap_warnings(warnings: list[CapWarning], budget_name: str) -> list[CapWarningOut]:
-    return [
-        CapWarningOut(
-            kind=w.kind.value,
-            currency=w.currency,
-            cap=w.cap,
-            invoiced_before=w.invoiced_before,
-            this_invoice=w.this_invoice,
-            after=w.after,
-            over=w.over,
-            message=w.sentence(budget_name),
-        )
-        for w in warnings
-        # A money cap's figures are money: not for a reader the site hides money from.
-        if not (w.kind.value == "amount" and money_hidden())
-    ]
-
-
 @router.post("/budgets/{budget_id}/invoices", response_model=InvoiceOut, status_code=201)
 async def generate_invoice(
     _editor: BillingEditor,
@@ -185,7 +73,7 @@ async def generate_invoice(
     view = await service.generate_invoice(
         session, context.tenant.id, budget_id, data, by=context.account_id
     )
-    return await _out(session, view, names)
+    return await invoice_out(session, view, names)
 
 
 @router.post("/budgets/{budget_id}/invoices/preview", response_model=InvoicePreviewOut)
@@ -206,7 +94,7 @@ async def preview_invoice(
         actual_hours=hours(figures.actual_seconds),
         total=figures.amount,
         currency=preview.currency,
-        cap_warnings=_cap_warnings(preview.cap_warnings, preview.budget_name),
+        cap_warnings=cap_warnings_out(preview.cap_warnings, preview.budget_name),
     )
 
 
@@ -254,7 +142,7 @@ async def list_invoices(
     return InvoicePage(
         items=[
             InvoiceListItemOut(
-                **_summary_fields(item, names),
+                **summary_fields(item, names),
                 quickbooks=blocks.get(item.invoice.id),
                 paid=item.paid,
                 balance=item.balance,
@@ -281,9 +169,7 @@ async def list_invoices(
 async def read_invoice(
     invoice_id: RowId, context: ApiContext, names: PersonNamesDep, session: SessionDep
 ) -> InvoiceOut:
-    view = await service.view_invoice(session, context.tenant.id, invoice_id)
-    await names.learn([view.invoice.created_by, view.invoice.finalized_by])
-    return await _out(session, view, names)
+    return await read_invoice_out(session, context.tenant.id, invoice_id, names)
 
 
 @router.get("/invoices/{invoice_id}/lines", response_model=LinePageOut)
@@ -299,7 +185,7 @@ async def read_invoice_lines(
     page = await service.line_page(
         session, context.tenant.id, invoice_id, cursor=cursor, limit=limit
     )
-    return LinePageOut(items=_lines(page.lines, page.worklog_ids), next_cursor=page.next_cursor)
+    return LinePageOut(items=lines_out(page.lines, page.worklog_ids), next_cursor=page.next_cursor)
 
 
 @router.get("/invoices/{invoice_id}/lines/{line_id}/worklogs", response_model=LineWorklogPageOut)
@@ -316,7 +202,7 @@ async def read_line_worklogs(
         session, context.tenant.id, invoice_id, line_id, cursor=cursor, limit=limit
     )
     return LineWorklogPageOut(
-        items=[_line_worklog(w) for w in page.worklogs], next_cursor=page.next_cursor
+        items=[line_worklog_out(w) for w in page.worklogs], next_cursor=page.next_cursor
     )
 
 
@@ -330,7 +216,7 @@ async def change_invoice(
     session: SessionDep,
 ) -> InvoiceOut:
     view = await service.update_invoice(session, context.tenant.id, invoice_id, patch)
-    return await _out(session, view, names)
+    return await invoice_out(session, view, names)
 
 
 @router.delete("/invoices/{invoice_id}", status_code=204)
@@ -361,7 +247,7 @@ async def finalize_invoice(
         expected_total=data.expected_total if data is not None else None,
         accept_over_cap=data is not None and data.accept_over_cap,
     )
-    return await _out(session, view, names)
+    return await invoice_out(session, view, names)
 
 
 @router.post("/invoices/{invoice_id}/lines", response_model=InvoiceOut, status_code=201)
@@ -374,7 +260,7 @@ async def add_line(
     session: SessionDep,
 ) -> InvoiceOut:
     view = await service.add_line(session, context.tenant.id, invoice_id, data)
-    return await _out(session, view, names)
+    return await invoice_out(session, view, names)
 
 
 @router.patch("/invoices/{invoice_id}/lines/{line_id}", response_model=InvoiceOut)
@@ -388,7 +274,7 @@ async def change_line(
     session: SessionDep,
 ) -> InvoiceOut:
     view = await service.update_line(session, context.tenant.id, invoice_id, line_id, patch)
-    return await _out(session, view, names)
+    return await invoice_out(session, view, names)
 
 
 @router.delete("/invoices/{invoice_id}/lines/{line_id}", response_model=InvoiceOut)
@@ -401,4 +287,4 @@ async def delete_line(
     session: SessionDep,
 ) -> InvoiceOut:
     view = await service.delete_line(session, context.tenant.id, invoice_id, line_id)
-    return await _out(session, view, names)
+    return await invoice_out(session, view, names)

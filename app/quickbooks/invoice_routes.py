@@ -6,21 +6,20 @@ writer lock) while waiting for it: the services open short transactions of their
 
 from __future__ import annotations
 
-import json
 import logging
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from app.billing import invoice_routes as billing_invoice_routes
+from app.billing import invoice_views
 from app.billing.editor import BillingEditor
 from app.billing.invoice_schemas import InvoiceOut
 from app.billing.visibility import MoneyVisibility, money_shown_to
 from app.dependencies import RuntimeDep
-from app.errors import AppError, Forbidden, ServiceUnavailable, Unauthorized, Unprocessable
+from app.errors import AppError, Forbidden, Unauthorized
 from app.ids import RowId
-from app.quickbooks import changes, invoice_pdf, invoice_sync, jobs, webhooks
+from app.quickbooks import changes, invoice_pdf, invoice_sync, webhooks
 from app.quickbooks.routes import NO_STORE, result_page
 from app.quickbooks.schemas import PdfLinkOut
 from app.runtime import Runtime
@@ -32,14 +31,12 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["quickbooks"])
 
-FOLLOWED_ENTITIES = frozenset({"Invoice", "Payment"})
-
 
 async def _invoice(runtime: Runtime, context: CallerContext, invoice_id: int) -> InvoiceOut:
     """The invoice as `GET /api/invoices/{id}` shows it, `quickbooks` block included."""
     async with runtime.sessions() as session:
         names = PersonNames(runtime, context.tenant)
-        return await billing_invoice_routes.read_invoice(invoice_id, context, names, session)
+        return await invoice_views.read_invoice_out(session, context.tenant.id, invoice_id, names)
 
 
 @router.post(
@@ -144,30 +141,5 @@ async def invoice_pdf_by_link(request: Request, runtime: RuntimeDep) -> Response
 
 @router.post("/webhooks/quickbooks", include_in_schema=False)
 async def quickbooks_webhook(request: Request, runtime: RuntimeDep) -> Response:
-    """Verified, routed to tenants and queued: Intuit wants a 200 within 3 seconds, and
-    the work (one change-data-capture run per company, however many events) runs after."""
-    token = runtime.settings.qbo.webhook_verifier_token
-    if token is None:
-        raise ServiceUnavailable(
-            "QuickBooks webhooks are not set up on this server (W360_QBO_WEBHOOK_VERIFIER_TOKEN).",
-            code="quickbooks_webhooks_not_configured",
-        )
-    body = await request.body()
-    if not webhooks.signature_valid(
-        token.get_secret_value(), body, request.headers.get("intuit-signature")
-    ):
-        raise Unauthorized("The intuit-signature header does not match.", code="invalid_signature")
-    try:
-        events = webhooks.notifications(json.loads(body))
-    except ValueError as exc:
-        raise Unprocessable(
-            "The webhook is not a QuickBooks notification.", code="invalid_payload"
-        ) from exc
-    realms = {e.realm_id for e in events if e.entity in FOLLOWED_ENTITIES}
-    if realms:
-        async with runtime.sessions() as session:
-            tenants = await changes.tenants_of_realms(session, realms)
-        for tenant_id in sorted(set(tenants.values())):
-            await jobs.request_changes(runtime, tenant_id)
-        logger.info("QuickBooks webhook: %d events for %d companies", len(events), len(tenants))
+    await webhooks.receive(runtime, await request.body(), request.headers.get("intuit-signature"))
     return Response(status_code=200)

@@ -1,4 +1,4 @@
-"""QuickBooks webhooks: the signature, and the two payload formats.
+"""QuickBooks webhooks: the signature, the two payload formats, and what a delivery does.
 
 `intuit-signature` is base64(HMAC-SHA256(verifier token, raw body)); it is checked on the
 bytes as received, before any parsing, in constant time. Payloads come as the legacy
@@ -12,11 +12,49 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
+from app.errors import ServiceUnavailable, Unauthorized, Unprocessable
+from app.quickbooks import changes, jobs
+from app.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+# What a delivery may be about that Worklog360 follows: its invoices and their payments.
+FOLLOWED_ENTITIES = frozenset({"Invoice", "Payment"})
+
 # CloudEvents name entities in lower case (`qbo.invoice.updated.v1`).
 _ENTITIES = {"invoice": "Invoice", "payment": "Payment", "customer": "Customer", "item": "Item"}
+
+
+async def receive(runtime: Runtime, body: bytes, signature: str | None) -> None:
+    """Verified, routed to tenants and queued: Intuit wants a 200 within 3 seconds, and the
+    work (one change-data-capture run per company, however many events) runs after."""
+    token = runtime.settings.qbo.webhook_verifier_token
+    if token is None:
+        raise ServiceUnavailable(
+            "QuickBooks webhooks are not set up on this server (W360_QBO_WEBHOOK_VERIFIER_TOKEN).",
+            code="quickbooks_webhooks_not_configured",
+        )
+    if not signature_valid(token.get_secret_value(), body, signature):
+        raise Unauthorized("The intuit-signature header does not match.", code="invalid_signature")
+    try:
+        events = notifications(json.loads(body))
+    except ValueError as exc:
+        raise Unprocessable(
+            "The webhook is not a QuickBooks notification.", code="invalid_payload"
+        ) from exc
+    realms = {e.realm_id for e in events if e.entity in FOLLOWED_ENTITIES}
+    if not realms:
+        return
+    async with runtime.sessions() as session:
+        tenants = await changes.tenants_of_realms(session, realms)
+    for tenant_id in sorted(set(tenants.values())):
+        await jobs.request_changes(runtime, tenant_id)
+    logger.info("QuickBooks webhook: %d events for %d companies", len(events), len(tenants))
 
 
 @dataclass(frozen=True, slots=True)
