@@ -23,6 +23,7 @@ from app.billing.lock_triggers import locked_refusal
 from app.billing.me_routes import router as billing_me_router
 from app.billing.report_routes import router as billing_reports_router
 from app.billing.routes import router as billing_router
+from app.billing.worklog_routes import router as billing_worklogs_router
 from app.body_limit import BodySizeLimit
 from app.errors import ERROR_RESPONSES, AppError, error_body
 from app.observability.health import migration_head
@@ -151,6 +152,7 @@ def create_app(
     app.include_router(worklogs_router)
     app.include_router(billing_reports_router)
     app.include_router(billing_router)
+    app.include_router(billing_worklogs_router)
     app.include_router(billing_me_router)
     app.include_router(quickbooks_router)
     app.include_router(invoices_router)
