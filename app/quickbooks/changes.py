@@ -28,13 +28,8 @@ from app.errors import AppError, Conflict
 from app.quickbooks import repository as connections
 from app.quickbooks import service
 from app.quickbooks import sync_repository as repo
-from app.quickbooks.client import (
-    QUERY_PAGE_SIZE,
-    ObjectNotFoundError,
-    QuickBooksApi,
-    QuickBooksError,
-    ServerError,
-)
+from app.quickbooks.api_errors import ObjectNotFoundError, QuickBooksError, ServerError
+from app.quickbooks.client import QUERY_PAGE_SIZE, QuickBooksApi
 from app.quickbooks.errors import app_error
 from app.quickbooks.invoice_status import (
     apply_invoice,

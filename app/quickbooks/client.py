@@ -7,12 +7,13 @@ to one company, which asks a `TokenSource` for its bearer token.
 * `minorversion=75` on every API call; `requestid` on writes (callers pass a stable one for
   creates, so a retried create is answered from Intuit's replay cache, never made twice).
 * JSON is parsed with `parse_float=Decimal`: amounts never pass through a float.
-* Faults become typed errors (`Fault`/`fault` JSON envelopes and the XML throttle body alike),
-  each with Intuit's `code`, `detail` and the response's `intuit_tid`.
+* Faults become typed errors (app.quickbooks.api_errors), each with Intuit's `code`,
+  `detail` and the response's `intuit_tid`.
 * Retries: 429 (Intuit did not process it) always; 5xx and lost connections only when the
   call may be repeated (reads, queries, writes with a `requestid`); a connection never made
   always. `Retry-After` is honoured; otherwise capped exponential backoff with full jitter.
-* Per realm: at most 10 calls in flight and fewer than 500 a minute (Intuit's limits).
+* Per realm: at most 10 calls in flight and fewer than 500 a minute (Intuit's limits;
+  app.quickbooks.realm_gate in this process, app.quickbooks.call_budget across processes).
 * A 401 asks the token source for a new token once, then retries once.
 * Logs carry the `intuit_tid` Intuit support asks for, never a token.
 """
@@ -27,7 +28,6 @@ import random as _random
 import re
 import secrets
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,6 +40,17 @@ from authlib.oauth2.rfc6749.parameters import (  # type: ignore[import-untyped]
     prepare_token_request,
 )
 
+from app.quickbooks.api_errors import (
+    InvalidGrantError,
+    OAuthError,
+    QuickBooksError,
+    QuickBooksValidationError,
+    ServerError,
+    ThrottledError,
+    UnavailableError,
+    error_for,
+)
+from app.quickbooks.realm_gate import CallBook, RealmGate
 from app.timeutil import utc_now
 from connect.retry import RetryPolicy
 
@@ -50,7 +61,6 @@ ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 MAX_CONCURRENT_PER_REALM = 10
 # Intuit allows 500 a minute per realm; stay under it so a retry or a second worker fits.
 MAX_CALLS_PER_MINUTE = 450
-RATE_WINDOW_SECONDS = 60.0
 QUERY_PAGE_SIZE = 1000
 BATCH_MAX_ITEMS = 30
 REQUESTID_MAX = 50
@@ -58,191 +68,6 @@ BATCH_REQUESTID_MAX = 36
 MAX_RETRY_AFTER_SECONDS = 120.0
 
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_XML_ERROR = re.compile(r"<Error\b[^>]*\bcode=\"(?P<code>[^\"]*)\"", re.IGNORECASE)
-_XML_MESSAGE = re.compile(r"<Message>(?P<text>.*?)</Message>", re.IGNORECASE | re.DOTALL)
-_XML_DETAIL = re.compile(r"<Detail>(?P<text>.*?)</Detail>", re.IGNORECASE | re.DOTALL)
-
-
-# --- errors ----------------------------------------------------------------------------------
-
-
-class QuickBooksError(Exception):
-    """QuickBooks (or Intuit's OAuth server) refused or failed a call.
-
-    `code` is Intuit's error code (`"6140"`, `"3200"`…) when it gave one, `detail` its
-    explanation, `intuit_tid` the id Intuit support can look the request up by.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        detail: str = "",
-        intuit_tid: str | None = None,
-        element: str = "",
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.code = code
-        self.detail = detail
-        self.intuit_tid = intuit_tid
-        self.element = element
-
-
-class OAuthError(QuickBooksError):
-    """Intuit's token or revoke endpoint answered an OAuth error (`error` is its name)."""
-
-    def __init__(self, message: str, *, error: str, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.error = error
-
-
-class InvalidGrantError(OAuthError):
-    """The code or refresh token is dead (used, expired, revoked, disconnected): retrying never
-    helps; the user has to connect again."""
-
-
-class QuickBooksAuthenticationError(QuickBooksError):
-    """401 / 3200: the access token was refused."""
-
-
-class AuthorizationError(QuickBooksError):
-    """403 / 3100 / 120: the token may not reach this company (any more)."""
-
-
-class ThrottledError(QuickBooksError):
-    """429 / 3001 after every retry; `retry_after` is Intuit's last hint in seconds."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
-
-
-class ObjectNotFoundError(QuickBooksError):
-    """610: deleted, or made inactive."""
-
-
-class QuickBooksValidationError(QuickBooksError):
-    """QuickBooks refused the request's content (codes 2000 to 6999 and other 4xx)."""
-
-
-class StaleObjectError(QuickBooksValidationError):
-    """5010: the SyncToken is not the latest; read again and retry."""
-
-
-class AmountCalculationError(QuickBooksValidationError):
-    """6070: a line's Amount is not Qty times UnitPrice."""
-
-
-class DuplicateDocNumberError(QuickBooksValidationError):
-    """6140: another transaction already has this DocNumber."""
-
-
-class DuplicateNameError(QuickBooksValidationError):
-    """6240: another customer/vendor/employee already has this name."""
-
-
-class ServerError(QuickBooksError):
-    """5xx or a SystemFault (10000+) after every retry."""
-
-
-class UnavailableError(QuickBooksError):
-    """Intuit could not be reached (connection error or timeout) after every retry."""
-
-
-_BY_CODE: dict[str, type[QuickBooksError]] = {
-    "3200": QuickBooksAuthenticationError,
-    "3100": AuthorizationError,
-    "120": AuthorizationError,
-    "3001": ThrottledError,
-    "610": ObjectNotFoundError,
-    "5010": StaleObjectError,
-    "6070": AmountCalculationError,
-    "6140": DuplicateDocNumberError,
-    "6240": DuplicateNameError,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class _Fault:
-    code: str | None
-    message: str
-    detail: str
-    element: str = ""
-
-
-def _fault_of(response: httpx.Response) -> _Fault:
-    """The first error of a Fault, whichever envelope Intuit used (JSON `Fault`, the 401's
-    lowercase `fault`, or the XML `IntuitResponse` of a throttle)."""
-    text = response.text
-    if text.lstrip().startswith("<"):
-        code = _XML_ERROR.search(text)
-        message = _XML_MESSAGE.search(text)
-        detail = _XML_DETAIL.search(text)
-        return _Fault(
-            code.group("code") if code else None,
-            message.group("text").strip() if message else "",
-            detail.group("text").strip() if detail else "",
-        )
-    try:
-        body = json.loads(text, parse_float=Decimal) if text else None
-    except ValueError:
-        return _Fault(None, "", text[:200])
-    if not isinstance(body, dict):
-        return _Fault(None, "", "")
-    fault = body.get("Fault") or body.get("fault")
-    if isinstance(fault, dict):
-        errors = fault.get("Error") or fault.get("error") or []
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            first = errors[0]
-            code = first.get("code")
-            return _Fault(
-                str(code) if code is not None else None,
-                str(first.get("Message") or first.get("message") or ""),
-                str(first.get("Detail") or first.get("detail") or ""),
-                str(first.get("element") or ""),
-            )
-    return _Fault(None, "", "")
-
-
-def _error_class(status: int, code: str | None) -> type[QuickBooksError]:
-    if code is not None and code in _BY_CODE:
-        return _BY_CODE[code]
-    if status == 401:
-        return QuickBooksAuthenticationError
-    if status == 429:
-        return ThrottledError
-    if status == 403:
-        return AuthorizationError
-    if status >= 500 or (code is not None and code.isdigit() and int(code) >= 10000):
-        return ServerError
-    return QuickBooksValidationError
-
-
-def error_for(
-    response: httpx.Response, label: str, retry_after: float | None = None
-) -> QuickBooksError:
-    fault = _fault_of(response)
-    status = response.status_code
-    cls = _error_class(status, fault.code)
-    summary = "; ".join(p for p in (fault.message, fault.detail) if p) or response.reason_phrase
-    message = f"QuickBooks answered {status} to {label}"
-    if fault.code:
-        message += f" (code {fault.code})"
-    message = f"{message}: {summary}"[:800]
-    kwargs: dict[str, Any] = {
-        "status": status,
-        "code": fault.code,
-        "detail": fault.detail or fault.message,
-        "intuit_tid": response.headers.get("intuit_tid"),
-        "element": fault.element,
-    }
-    if cls is ThrottledError:
-        return ThrottledError(message, retry_after=retry_after, **kwargs)
-    return cls(message, **kwargs)
 
 
 def parse_json(response: httpx.Response) -> Any:
@@ -313,47 +138,6 @@ class QuickBooksEndpoints:
     api_base_url: str
 
 
-# --- per-realm limits ------------------------------------------------------------------------
-
-
-class CallBook(Protocol):
-    """Books a company's calls across processes; None when it could not (see call_budget)."""
-
-    async def reserve(self, realm_id: str) -> Any: ...
-
-    async def answered(self, realm_id: str, booking: Any) -> None: ...
-
-
-class _RealmGate:
-    """At most `concurrency` calls in flight and `per_minute` started in any 60 s."""
-
-    def __init__(
-        self,
-        concurrency: int,
-        per_minute: int,
-        sleep: Callable[[float], Awaitable[None]],
-        monotonic: Callable[[], float],
-    ) -> None:
-        self.semaphore = asyncio.Semaphore(concurrency)
-        self._per_minute = per_minute
-        self._sleep = sleep
-        self._monotonic = monotonic
-        self._started: deque[float] = deque()
-
-    async def wait_for_turn(self) -> None:
-        now = self._monotonic()
-        while self._started and self._started[0] <= now - RATE_WINDOW_SECONDS:
-            self._started.popleft()
-        if len(self._started) < self._per_minute:
-            self._started.append(now)
-            return
-        # Book the moment the oldest call leaves the window, then wait for it: one wait per
-        # call, and callers queue in order without re-checking.
-        at = self._started.popleft() + RATE_WINDOW_SECONDS
-        self._started.append(at)
-        await self._sleep(max(0.0, at - now))
-
-
 # --- the client ------------------------------------------------------------------------------
 
 
@@ -405,7 +189,7 @@ class QuickBooksClient:
         self._monotonic = monotonic
         # "Now" for token lifetimes; tests point it at the emulator's clock.
         self.clock = clock
-        self._gates: dict[str, _RealmGate] = {}
+        self._gates: dict[str, RealmGate] = {}
         self._refresh_locks: dict[str, asyncio.Lock] = {}
         # The company-wide budget shared by every process (app.quickbooks.call_budget),
         # when the runtime gives one; else this process's gate alone keeps the pace.
@@ -432,7 +216,7 @@ class QuickBooksClient:
     def api(self, realm_id: str, tokens: TokenSource) -> QuickBooksApi:
         return QuickBooksApi(self, realm_id, tokens)
 
-    async def _wait_for_turn(self, realm_id: str, gate: _RealmGate) -> Any:
+    async def _wait_for_turn(self, realm_id: str, gate: RealmGate) -> Any:
         """The shared budget's booking (None: this process's own gate was waited for)."""
         booking = None if self.shared_budget is None else await self.shared_budget.reserve(realm_id)
         if booking is None:
@@ -441,10 +225,10 @@ class QuickBooksClient:
             await self._sleep(booking.wait)
         return booking
 
-    def _gate(self, realm_id: str) -> _RealmGate:
+    def _gate(self, realm_id: str) -> RealmGate:
         gate = self._gates.get(realm_id)
         if gate is None:
-            gate = self._gates[realm_id] = _RealmGate(
+            gate = self._gates[realm_id] = RealmGate(
                 self._max_concurrency, self._max_per_minute, self._sleep, self._monotonic
             )
         return gate

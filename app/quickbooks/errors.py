@@ -4,7 +4,7 @@ say what to do, never a stack trace (DESIGN.md, the guide's troubleshooting list
 from __future__ import annotations
 
 from app.errors import AppError, Conflict, ServiceUnavailable, Unprocessable
-from app.quickbooks.client import (
+from app.quickbooks.api_errors import (
     AuthorizationError,
     InvalidGrantError,
     ObjectNotFoundError,

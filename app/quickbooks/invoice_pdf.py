@@ -22,7 +22,7 @@ from app.billing.invoices import get_invoice
 from app.errors import Conflict, Unauthorized
 from app.quickbooks import service
 from app.quickbooks import sync_repository as repo
-from app.quickbooks.client import ObjectNotFoundError, QuickBooksError
+from app.quickbooks.api_errors import ObjectNotFoundError, QuickBooksError
 from app.quickbooks.errors import app_error
 from app.quickbooks.state import StateError, issue_pdf_link_token, link_key, verify_pdf_link
 from app.quickbooks.sync_repository import SYNCED

@@ -42,18 +42,18 @@ from app.heartbeat import beating
 from app.quickbooks import repository as connections
 from app.quickbooks import service
 from app.quickbooks import sync_repository as repo
-from app.quickbooks.client import (
+from app.quickbooks.api_errors import (
     AmountCalculationError,
     AuthorizationError,
     DuplicateDocNumberError,
     ObjectNotFoundError,
-    QuickBooksApi,
     QuickBooksAuthenticationError,
     QuickBooksError,
     QuickBooksValidationError,
     StaleObjectError,
     ThrottledError,
 )
+from app.quickbooks.client import QuickBooksApi
 from app.quickbooks.errors import RECONNECT_MESSAGE, app_error
 from app.quickbooks.invoice_status import apply_invoice
 from app.quickbooks.service import CustomerLink

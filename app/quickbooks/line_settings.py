@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.errors import Unprocessable
-from app.quickbooks.client import ObjectNotFoundError, QuickBooksApi, QuickBooksError
+from app.quickbooks.api_errors import ObjectNotFoundError, QuickBooksError
+from app.quickbooks.client import QuickBooksApi
 from app.quickbooks.errors import QuickBooksNotConnected, app_error
 from app.quickbooks.service import authorized_api
 from app.runtime import Runtime

@@ -28,13 +28,8 @@ from app.billing.models import Client
 from app.db import transaction
 from app.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from app.quickbooks import repository
-from app.quickbooks.client import (
-    InvalidGrantError,
-    OAuthError,
-    QuickBooksApi,
-    QuickBooksError,
-    TokenSet,
-)
+from app.quickbooks.api_errors import InvalidGrantError, OAuthError, QuickBooksError
+from app.quickbooks.client import QuickBooksApi, TokenSet
 from app.quickbooks.errors import QuickBooksNotConnected, app_error
 from app.quickbooks.models import (
     QuickBooksConnection,

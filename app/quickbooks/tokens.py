@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crypto import SecretBox
 from app.quickbooks import repository
-from app.quickbooks.client import InvalidGrantError, QuickBooksError, TokenSet
+from app.quickbooks.api_errors import InvalidGrantError, QuickBooksError
+from app.quickbooks.client import TokenSet
 from app.quickbooks.errors import QuickBooksNotConnected, QuickBooksReconnectRequired, app_error
 from app.quickbooks.models import QuickBooksConnection
 from app.runtime import Runtime

@@ -14,19 +14,17 @@ import httpx
 import pytest
 
 from app.quickbooks import service as quickbooks
-from app.quickbooks.client import (
+from app.quickbooks.api_errors import (
     AmountCalculationError,
     DuplicateDocNumberError,
     ObjectNotFoundError,
-    QuickBooksApi,
     QuickBooksAuthenticationError,
-    QuickBooksClient,
-    QuickBooksEndpoints,
     QuickBooksValidationError,
     ServerError,
     StaleObjectError,
     ThrottledError,
 )
+from app.quickbooks.client import QuickBooksApi, QuickBooksClient, QuickBooksEndpoints
 from app.quickbooks.errors import app_error
 from app.tenants import repository as tenants
 from sandbox.quickbooks import QuickBooksSandbox

@@ -16,7 +16,7 @@ from typing import Any
 from app.assembly import open_runtime
 from app.errors import AppError
 from app.quickbooks import invoice_sync, service
-from app.quickbooks.client import ThrottledError
+from app.quickbooks.api_errors import ThrottledError
 from app.quickbooks.tokens import ConnectionTokens
 from app.runtime import Runtime
 from app.settings import Settings
