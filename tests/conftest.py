@@ -33,8 +33,10 @@ HEAVY = (
     "tests/app/test_web_processes.py",
     "tests/app/test_api_fuzz.py",
     "tests/app/test_deploy.py",
-    "tests/app/quickbooks/processes/test_sync_crash.py",
+    "tests/app/quickbooks/processes/",
     "tests/app/worklogs/test_worker_killed_mid_backfill.py",
+    "tests/app/test_worker_processes.py",
+    "tests/app/observability/test_worker_processes.py",
 )
 
 

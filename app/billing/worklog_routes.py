@@ -32,7 +32,6 @@ from app.worklogs.schemas import WorklogOut
 from app.worklogs.service import SortOrder, WorklogOrder, WorklogRow, WorklogSort
 
 # Money in every answer is hidden from readers when the site says so.
-# Money in every answer is hidden from readers when the site says so.
 router = APIRouter(prefix="/api", tags=["billing"], dependencies=[MoneyVisibility])
 
 

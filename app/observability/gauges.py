@@ -19,9 +19,8 @@ async def refresh(runtime: Runtime) -> None:
         try:
             await read(runtime)
         except Exception:
-            logger.warning(
-                "reading the %s figures for /metrics failed", read.__name__, exc_info=True
-            )
+            name = getattr(read, "__name__", repr(read)).lstrip("_")
+            logger.warning("reading the %s figures for /metrics failed", name, exc_info=True)
 
 
 async def _queue(runtime: Runtime) -> None:

@@ -69,6 +69,7 @@ def _token(reader: Callable[[Request], str | None], request: Request) -> str | N
         raise Unauthorized(exc.message, code=exc.code) from exc
 
 
+@before_the_transaction
 async def page_context(request: Request, runtime: RuntimeDep) -> ConnectContext:
     token = _token(token_from_query, request)
     return await _authenticate(request, runtime, token=token, accept_context_qsh=False)
@@ -117,6 +118,7 @@ async def verify_invocation(runtime: RuntimeDep, authorization: str | None) -> I
         raise Unauthorized(exc.message, code=exc.code) from exc
 
 
+@before_the_transaction
 async def forge_trigger(request: Request, runtime: RuntimeDep) -> InvocationClaims:
     """Forge's own calls (lifecycle, events, schedules): a FIT without a person, from an
     endpoint module. A UI call's token, which a browser may hold (`requestRemote`), is
@@ -135,11 +137,13 @@ async def forge_trigger(request: Request, runtime: RuntimeDep) -> InvocationClai
     return claims
 
 
+@before_the_transaction
 async def webhook_context(request: Request, runtime: RuntimeDep) -> ConnectContext:
     token = _token(token_from_header, request)
     return await _authenticate(request, runtime, token=token, accept_context_qsh=False)
 
 
+@before_the_transaction
 async def lifecycle_context(request: Request, runtime: RuntimeDep) -> ConnectContext:
     """`enabled`/`disabled`: signed with the shared secret and a real qsh, never a context
     token; accepted while the app is disabled, since that is when `enabled` arrives."""

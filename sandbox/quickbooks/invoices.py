@@ -329,7 +329,16 @@ def update(company: Company, body: object, *, allow_duplicate: bool = False) -> 
     if data.get("sparse") is True and "DocNumber" not in data:
         wanted["DocNumber"] = entity["DocNumber"]
     built = _build(company, wanted, own=entity, allow_duplicate=allow_duplicate)
-    for key in ("Id", "SyncToken", "MetaData", "domain", "sparse", "_updated", "_voided"):
+    for key in (
+        "Id",
+        "SyncToken",
+        "MetaData",
+        "domain",
+        "sparse",
+        "_created",
+        "_updated",
+        "_voided",
+    ):
         if key in entity:
             built[key] = entity[key]
     entity.clear()

@@ -111,8 +111,10 @@ async def test_the_pool_is_sized_by_its_settings(
     settings = Settings(database_url=postgres_url, data_dir=tmp_path, auto_migrate=False)
 
     async with open_runtime(settings) as runtime:
+        assert runtime.engine.pool.size() == 2  # type: ignore[attr-defined]
         before = other_connections(postgres_url)
         held = [await runtime.engine.connect() for _ in range(3)]
+        fourth = None
         try:
             assert other_connections(postgres_url) - before == 3
             fourth = asyncio.create_task(_connected(runtime.engine))
@@ -121,5 +123,7 @@ async def test_the_pool_is_sized_by_its_settings(
             await held.pop().close()
             held.append(await asyncio.wait_for(fourth, timeout=10))
         finally:
+            if fourth is not None and not fourth.done():
+                fourth.cancel()
             for connection in held:
                 await connection.close()

@@ -289,6 +289,12 @@ async def test_a_query_lagging_behind_misses_new_invoices_for_a_while(
 
     assert found(await api.query("select * from Invoice")) == ["A-1"]
     assert found(await api.query("select * from Invoice where DocNumber = 'A-2'")) == []
+    changed = await api.post(
+        "invoice",
+        {"Id": newer_id, "SyncToken": "0", "sparse": True, "PrivateNote": "edited"},
+    )
+    assert changed.status_code == 200, changed.text
+    assert found(await api.query("select * from Invoice")) == ["A-1"]  # still new to queries
     assert (await api.get(f"invoice/{newer_id}")).json()["Invoice"]["DocNumber"] == "A-2"
     qbo_clock.advance(30)
     assert found(await api.query("select * from Invoice")) == ["A-1", "A-2"]
