@@ -68,8 +68,8 @@ class FaultPlan(Generic[Fault]):
     ) -> Hold:
         """From now on, matching calls (the first `count` of them) wait until `release()`;
         with `after`, once their write is done."""
-        held = Hold(Matching(method=method.upper() if method else None, route=route, after=after))
-        held.count = count
+        matching = Matching(method=method.upper() if method else None, route=route, after=after)
+        held = Hold(matching, count)
         self.holds.append(held)
         return held
 

@@ -22,8 +22,8 @@ from urllib.parse import urlencode
 import httpx
 
 from sandbox.jira import JiraSandbox, Site
-from tests.app.quickbooks.processes.harness import QboServer, free_port, qbo_server
-from tests.support.app_process import ServedApp, app_environment, served_app, serving
+from tests.app.quickbooks.processes.harness import QboServer, qbo_server
+from tests.support.app_process import ServedApp, app_environment, free_port, served_app, serving
 
 DEADLINE_SECONDS = 60.0
 PROJECT = "ALPHA"

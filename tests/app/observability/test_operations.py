@@ -7,7 +7,11 @@ import io
 import json
 import re
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+
+import httpx
 
 from app import migrations
 from app.observability.logs import configure_logging
@@ -39,12 +43,19 @@ async def test_ready_at_head_and_503_at_an_old_migration(tmp_path: Path) -> None
         assert revision in old.json()["checks"]["migrations"]["detail"]
 
 
-async def test_requests_are_counted_by_route_and_logged_as_json(tmp_path: Path) -> None:
+@asynccontextmanager
+async def _app_logging_to(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, io.StringIO]]:
+    """The app on a migrated SQLite file, its JSON log lines written to the stream."""
     url = f"sqlite:///{tmp_path}/w.db"
     await asyncio.to_thread(migrations.upgrade, url)
     stream = io.StringIO()
     configure_logging("INFO", stream)
     async with running_app(make_settings(url, tmp_path)) as (_app, client):
+        yield client, stream
+
+
+async def test_requests_are_counted_by_route_and_logged_as_json(tmp_path: Path) -> None:
+    async with _app_logging_to(tmp_path) as (client, stream):
         before = (await client.get("/metrics")).text
         for _ in range(3):
             answer = await client.get("/readyz", headers={"X-Request-Id": "abc-123"})
@@ -76,11 +87,7 @@ async def test_metrics_needs_its_token_when_one_is_set(tmp_path: Path) -> None:
 async def test_webhook_requests_are_counted_and_logged_under_their_route(tmp_path: Path) -> None:
     """The lean webhook routes (plain Starlette routes) name their template like the others:
     the traffic operators watch most is not lumped under "<unmatched>"."""
-    url = f"sqlite:///{tmp_path}/w.db"
-    await asyncio.to_thread(migrations.upgrade, url)
-    stream = io.StringIO()
-    configure_logging("INFO", stream)
-    async with running_app(make_settings(url, tmp_path)) as (_app, client):
+    async with _app_logging_to(tmp_path) as (client, stream):
         before = (await client.get("/metrics")).text
         refused = await client.post("/webhooks/jira/worklog", json={"webhookEvent": "x"})
         forge = await client.post("/forge/events", json={})

@@ -210,14 +210,7 @@ def test_the_subpages_are_reached_from_jiras_sidebar_back_and_the_pages_own_link
 
     # A page's own link, with its parameters: Sync of an unlinked client's invoice says where
     # to link it, and its button opens the Clients page on that client.
-    start = api(runner, "GET", f"/api/budgets/{demo.budgets['Initech migration']}")["starts_on"]
-    draft = api(
-        runner,
-        "POST",
-        f"/api/budgets/{demo.budgets['Initech migration']}/invoices",
-        {"period_start": start, "period_end": datetime.now(UTC).date().isoformat()},
-    )
-    invoice = api(runner, "POST", f"/api/invoices/{draft['id']}/finalize")
+    invoice = _invoice_of_budget_to_date(runner, demo, "Initech migration")
     app = open_forge_page(page, demo, "invoices", invoice_id=str(invoice["id"]))
     expect(app.locator("#detail-title")).to_have_text(f"Invoice {invoice['number']}")
     app.get_by_role("button", name="Sync with QB").click()
@@ -242,6 +235,11 @@ def _finalized_invoice(runner: DemoInBackground, demo: Demo, budget: str) -> Any
                 if status == "draft":
                     return api(runner, "POST", f"/api/invoices/{invoice['id']}/finalize")
                 return invoice
+    return _invoice_of_budget_to_date(runner, demo, budget)
+
+
+def _invoice_of_budget_to_date(runner: DemoInBackground, demo: Demo, budget: str) -> Any:
+    """The budget's invoice from its start to today, generated and finalized."""
     starts = api(runner, "GET", f"/api/budgets/{demo.budgets[budget]}")["starts_on"]
     draft = api(
         runner,
